@@ -1,0 +1,33 @@
+# Every external dependency of velofield, found once. Debian 12 packages by default; on a
+# cluster point Kokkos_ROOT / Torch_DIR / PETSC_DIR-style pkg-config paths at the site builds.
+find_package(MPI REQUIRED COMPONENTS C CXX)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PETSC REQUIRED IMPORTED_TARGET PETSc)
+pkg_check_modules(SLEPC REQUIRED IMPORTED_TARGET SLEPc)
+
+find_package(Kokkos 3.4 REQUIRED)
+# Debian/Trilinos 13.2 exports a non-existent include dir on Kokkos::kokkos; no-op upstream.
+get_target_property(_kk_inc Kokkos::kokkos INTERFACE_INCLUDE_DIRECTORIES)
+if(_kk_inc AND Kokkos_INCLUDE_DIRS AND NOT EXISTS "${_kk_inc}/Kokkos_Core.hpp")
+  set_property(TARGET Kokkos::kokkos PROPERTY INTERFACE_INCLUDE_DIRECTORIES ${Kokkos_INCLUDE_DIRS})
+endif()
+
+set(HDF5_PREFER_PARALLEL TRUE)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(FATAL_ERROR "velofield needs a parallel (MPI) HDF5; found a serial one. "
+                      "On Debian: apt-get install libhdf5-openmpi-dev")
+endif()
+
+find_package(Torch REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(nlohmann_json 3.10 REQUIRED)
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
+find_package(LAPACK REQUIRED)
+if(VELOFIELD_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(VELOFIELD_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

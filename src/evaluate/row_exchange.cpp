@@ -1,0 +1,51 @@
+#include "evaluate/row_exchange.hpp"
+
+#include "core/error.hpp"
+
+namespace velofield {
+
+namespace {
+int checked_int(int64_t v, const char* what) {
+  if (v > INT32_MAX) throw Error(std::string("internal: a row exchange of ") + what + " exceeds 2^31 elements; use smaller blocks");
+  return static_cast<int>(v);
+}
+}  // namespace
+
+std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
+                              int64_t width, const std::function<void(int64_t, float*)>& pack) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  // `needed` is sorted, so the requests to each owner are contiguous in it.
+  std::vector<int> send_counts(static_cast<size_t>(size), 0), recv_counts(static_cast<size_t>(size), 0);
+  for (int64_t g : needed) send_counts[static_cast<size_t>(partition.owner(g))]++;
+  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm);
+  std::vector<int> send_displs(static_cast<size_t>(size), 0), recv_displs(static_cast<size_t>(size), 0);
+  for (int r = 1; r < size; ++r) {
+    send_displs[static_cast<size_t>(r)] = send_displs[static_cast<size_t>(r - 1)] + send_counts[static_cast<size_t>(r - 1)];
+    recv_displs[static_cast<size_t>(r)] = recv_displs[static_cast<size_t>(r - 1)] + recv_counts[static_cast<size_t>(r - 1)];
+  }
+  const int64_t n_requests = static_cast<int64_t>(recv_displs.back()) + recv_counts.back();
+  std::vector<int64_t> requests(static_cast<size_t>(n_requests));
+  MPI_Alltoallv(needed.data(), send_counts.data(), send_displs.data(), MPI_INT64_T, requests.data(), recv_counts.data(),
+                recv_displs.data(), MPI_INT64_T, comm);
+  // Answer: the requested rows, in request order.
+  const int64_t first = partition.begin(rank);
+  std::vector<float> answer(static_cast<size_t>(n_requests * width));
+  for (int64_t q = 0; q < n_requests; ++q) pack(requests[static_cast<size_t>(q)] - first, answer.data() + q * width);
+  std::vector<int> row_send(static_cast<size_t>(size)), row_send_displs(static_cast<size_t>(size)),
+      row_recv(static_cast<size_t>(size)), row_recv_displs(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    const size_t ur = static_cast<size_t>(r);
+    row_send[ur] = checked_int(recv_counts[ur] * width, "rows");
+    row_send_displs[ur] = checked_int(recv_displs[ur] * width, "rows");
+    row_recv[ur] = checked_int(send_counts[ur] * width, "rows");
+    row_recv_displs[ur] = checked_int(send_displs[ur] * width, "rows");
+  }
+  std::vector<float> rows(static_cast<size_t>(static_cast<int64_t>(needed.size()) * width));
+  MPI_Alltoallv(answer.data(), row_send.data(), row_send_displs.data(), MPI_FLOAT, rows.data(), row_recv.data(),
+                row_recv_displs.data(), MPI_FLOAT, comm);
+  return rows;
+}
+
+}  // namespace velofield
