@@ -63,7 +63,7 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     throw Error("velofield " + command + ": unknown option '" + (opt.original_tokens.empty() ? key : opt.original_tokens[0]) +
                 "' (see velofield " + command + " --help)");
   }
-  if (common.help) {
+  if (out.vm.count("help") && out.vm["help"].as<bool>()) {
     if (runtime.rank() == 0) {
       std::ostringstream s;
       s << usage << "\n\n" << all << "\n";

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -129,9 +130,11 @@ long long Config::get_int(const std::string& section, const std::string& key, lo
   char* end = nullptr;
   const long long i = std::strtoll(v->c_str(), &end, 10);
   if (errno != 0 || end == v->c_str() || *end != '\0') {
-    // Accept integral floats written as 1e6.
+    // Accept integral floats written as 1e6. The range check comes first: casting a double outside
+    // long long's range (1e30) is undefined behaviour.
     const double d = std::strtod(v->c_str(), &end);
-    if (end != v->c_str() && *end == '\0' && d == static_cast<double>(static_cast<long long>(d)))
+    if (end != v->c_str() && *end == '\0' && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+        d == static_cast<double>(static_cast<long long>(d)))
       return static_cast<long long>(d);
     throw Error(where(section, key) + ": expected an integer, found '" + *v + "'");
   }

@@ -32,6 +32,7 @@ void Logger::detail(const std::string& message) const {
 }
 
 void Logger::warn(const std::string& message) const {
+  if (level_ == LogLevel::quiet) return;
   if (rank_ != 0 && level_ != LogLevel::verbose) return;
   std::fprintf(stderr, "warning: %s\n", message.c_str());
   std::fflush(stderr);

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/memory.hpp"
 #include "core/timers.hpp"
 #include "kokkos_runtime.hpp"
 
@@ -55,6 +56,7 @@ Runtime::Runtime(int& argc, char**& argv) {
   // HDF5 would print its whole error stack; velofield turns failures into one readable line.
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   Logger::get().configure(MPI_COMM_WORLD, LogLevel::info);
+  Timings::get().set_baseline_rss(current_rss_bytes());
 }
 
 Runtime::~Runtime() {

@@ -26,6 +26,7 @@ void Timings::write_json(const std::string& path, MPI_Comm comm) const {
       stages.push_back({{"stage", r.stage},
                         {"wall_seconds", r.wall_seconds},
                         {"peak_rss_bytes_per_rank", r.peak_rss_bytes},
+                        {"baseline_rss_bytes_per_rank", r.baseline_rss_bytes},
                         {"cells", r.cells},
                         {"genes", r.genes},
                         {"ranks", r.ranks}});
@@ -56,6 +57,9 @@ StageRecord StageTimer::stop(int64_t cells, int64_t genes) {
   int64_t rss = peak_rss_bytes();
   r.peak_rss_bytes.resize(static_cast<size_t>(r.ranks));
   MPI_Allgather(&rss, 1, MPI_INT64_T, r.peak_rss_bytes.data(), 1, MPI_INT64_T, comm_);
+  int64_t baseline = Timings::get().baseline_rss();
+  r.baseline_rss_bytes.resize(static_cast<size_t>(r.ranks));
+  MPI_Allgather(&baseline, 1, MPI_INT64_T, r.baseline_rss_bytes.data(), 1, MPI_INT64_T, comm_);
   r.cells = cells;
   r.genes = genes;
   int64_t max_rss = 0;

@@ -11,6 +11,7 @@ struct StageRecord {
   std::string stage;
   double wall_seconds = 0;               // max over ranks
   std::vector<int64_t> peak_rss_bytes;   // one per rank, after the stage
+  std::vector<int64_t> baseline_rss_bytes;   // one per rank: RSS once the libraries were loaded
   int64_t cells = 0, genes = 0;
   int ranks = 1;
 };
@@ -21,11 +22,16 @@ class Timings {
   void add(StageRecord record) { records_.push_back(std::move(record)); }
   const std::vector<StageRecord>& records() const { return records_; }
   void clear() { records_.clear(); }
+  // RSS of the process before any data was read (libraries, MPI buffers): what a stage's peak is
+  // measured against when memory per cell is reported. Set by Runtime.
+  void set_baseline_rss(int64_t bytes) { baseline_rss_ = bytes; }
+  int64_t baseline_rss() const { return baseline_rss_; }
   // Rank 0 writes; collective only in that the caller calls it on every rank.
   void write_json(const std::string& path, MPI_Comm comm) const;
 
  private:
   std::vector<StageRecord> records_;
+  int64_t baseline_rss_ = 0;
 };
 
 // RAII scope: logs "stage ..." on entry, and on stop() records wall time (max over ranks) and

@@ -1,5 +1,6 @@
 #include "data/validate.hpp"
 
+#include <cmath>
 #include <vector>
 
 #include "core/error.hpp"
@@ -29,6 +30,25 @@ kernels::CountAnomalies scan(const DenseArray& a) {
   m.data = dtype_is_float(a.values.dtype()) ? a.values : a.values.converted(DType::f64);
   return scan(m);
 }
+
+// The lowest local row holding a NaN/Inf or negative value, -1 when none. The kernel's
+// first_bad_row also counts non-integer values, which are allowed, so the error message needs this
+// separate scan; it runs only on the error path.
+bool is_fatal(double v) { return !std::isfinite(v) || v < 0; }
+
+int64_t first_fatal_row(const Matrix& matrix) {
+  if (auto* m = std::get_if<CsrMatrix>(&matrix)) {
+    for (int64_t r = 0; r < m->rows; ++r)
+      for (int64_t k = m->indptr[static_cast<size_t>(r)]; k < m->indptr[static_cast<size_t>(r + 1)]; ++k)
+        if (is_fatal(m->data.as_double(static_cast<size_t>(k)))) return r;
+    return -1;
+  }
+  const auto& a = std::get<DenseArray>(matrix);
+  const int64_t stride = a.row_stride();
+  for (size_t i = 0; i < a.values.size(); ++i)
+    if (is_fatal(a.values.as_double(i))) return static_cast<int64_t>(i) / stride;
+  return -1;
+}
 }  // namespace
 
 void validate_counts(const Dataset& dataset, const std::string& name) {
@@ -36,12 +56,13 @@ void validate_counts(const Dataset& dataset, const std::string& name) {
   kernels::CountAnomalies local;
   const Matrix& m = dataset.layer(name);   // every rank has the same slots: throws everywhere alike
   local = std::holds_alternative<CsrMatrix>(m) ? scan(std::get<CsrMatrix>(m)) : scan(std::get<DenseArray>(m));
-  const int64_t first_local = local.first_bad_row >= 0 ? dataset.obs_begin + local.first_bad_row : INT64_MAX;
   int64_t counts[3] = {local.non_finite, local.negative, local.non_integer};
   MPI_Allreduce(MPI_IN_PLACE, counts, 3, MPI_INT64_T, MPI_SUM, dataset.comm);
-  int64_t first = first_local;
-  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT64_T, MPI_MIN, dataset.comm);
   if (counts[0] > 0 || counts[1] > 0) {
+    // Every rank is here (the counts are global), so the reduction below is collective.
+    const int64_t fatal_row = local.non_finite > 0 || local.negative > 0 ? first_fatal_row(m) : -1;
+    int64_t first = fatal_row >= 0 ? dataset.obs_begin + fatal_row : INT64_MAX;
+    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT64_T, MPI_MIN, dataset.comm);
     std::string what;
     if (counts[0] > 0) what += std::to_string(counts[0]) + " NaN/Inf value(s)";
     if (counts[1] > 0) what += std::string(what.empty() ? "" : " and ") + std::to_string(counts[1]) + " negative value(s)";

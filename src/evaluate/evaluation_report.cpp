@@ -46,7 +46,7 @@ std::string fmt(double v) {
 
 void cosine_line(std::ostringstream& s, const std::string& label, const CosineReport& r) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-34s %10lld %9s %9s %9s\n", label.c_str(), static_cast<long long>(r.summary.count),
+  std::snprintf(buf, sizeof buf, "  %-44s %10lld %9s %9s %9s\n", label.c_str(), static_cast<long long>(r.summary.count),
                 fmt(r.summary.mean).c_str(), fmt(r.summary.median).c_str(), fmt(r.summary.fraction_positive).c_str());
   s << buf;
 }
@@ -89,7 +89,7 @@ std::string EvaluationReport::table() const {
     << "\n";
   if (gene_cosine || embedding_cosine) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "  %-34s %10s %9s %9s %9s\n", "cosine to the truth", "cells", "mean", "median", "frac>0");
+    std::snprintf(buf, sizeof buf, "  %-44s %10s %9s %9s %9s\n", "cosine to the truth", "cells", "mean", "median", "frac>0");
     s << buf;
     if (gene_cosine) cosine_line(s, "genes (" + gene_cosine->truth + ")", *gene_cosine);
     if (embedding_cosine) cosine_line(s, "embedding (" + embedding_cosine->truth + ")", *embedding_cosine);

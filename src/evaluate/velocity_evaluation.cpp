@@ -183,7 +183,7 @@ EvaluationReport evaluate_velocity(const Dataset& d, const EvaluateOptions& opti
     missing("obsp/" + options.graph, "not present, and no --basis to compute neighbours in: pass --basis (e.g. umap)");
     return report;
   }
-  if (options.n_neighbors < 1 || options.n_neighbors >= d.n_obs)
+  if (!have_graph && (options.n_neighbors < 1 || options.n_neighbors >= d.n_obs))
     fail(file, "--n-neighbors", "expected 1 .. n_obs-1 = " + std::to_string(d.n_obs - 1) + ", found " + std::to_string(options.n_neighbors));
 
   // CBDir's prerequisites are checked before any work, so an explicit request fails fast.

@@ -339,12 +339,16 @@ CsrMatrix Reader::read_sparse(hid_t loc_group, const Spec& s, const std::string&
   m.data = Array(value_dtype, static_cast<size_t>(local_nnz));
   h5::read_rows(data_ds, first, local_nnz, m.data, dxpl(rows));
   int64_t bad_index = -1, bad_row = -1;
-  for (int64_t r = 0; r < rows.count && bad_index < 0; ++r)
-    for (int64_t k = m.indptr[static_cast<size_t>(r)]; k < m.indptr[static_cast<size_t>(r + 1)]; ++k) {
-      const int64_t c = m.index(k);
-      if (c < 0 || c >= cols) { bad_index = c; bad_row = rows.begin + r; break; }
-    }
-  agree(comm_, bad_index < 0,
+  auto scan = [&](const auto* ix) {
+    for (int64_t r = 0; r < rows.count && bad_row < 0; ++r)
+      for (int64_t k = m.indptr[static_cast<size_t>(r)]; k < m.indptr[static_cast<size_t>(r + 1)]; ++k) {
+        const int64_t c = static_cast<int64_t>(ix[k]);
+        if (c < 0 || c >= cols) { bad_index = c; bad_row = rows.begin + r; break; }
+      }
+  };
+  if (m.indices.dtype() == DType::i32) scan(m.indices.data<int32_t>());
+  else scan(m.indices.data<int64_t>());
+  agree(comm_, bad_row < 0,
         describe(path_, key + "/indices", "column index " + std::to_string(bad_index) + " in row " + std::to_string(bad_row) +
                                                " is outside [0, " + std::to_string(cols) + ")"));
   return m;

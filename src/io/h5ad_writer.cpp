@@ -22,7 +22,8 @@ using h5::Hid;
 // One cell-distributed dataset: this rank's part, where it goes, and the global extent.
 struct DistWrite {
   std::string path;                          // absolute HDF5 path
-  Array local;                               // this rank's elements (rows × trailing)
+  Array owned;                               // this rank's elements (rows × trailing) ...
+  const Array* view = nullptr;               // ... or a view of the Dataset's own (no copy)
   std::vector<int64_t> trailing;             // dims after the first
   int64_t local_rows = 0;
   int64_t row_offset = 0, global_rows = 0;   // filled by exchange()
@@ -31,7 +32,33 @@ struct DistWrite {
   // plan at index `shift_by`), then store as `indptr_dtype`.
   int shift_by = -1;
   DType indptr_dtype = DType::i64;
+
+  const Array& values() const { return view ? *view : owned; }
 };
+
+using Encoding = std::vector<std::pair<std::string, std::string>>;
+const Encoding kArrayEncoding{{"encoding-type", "array"}, {"encoding-version", "0.2.0"}};
+
+// The Dataset outlives the writer, so its arrays are written in place rather than copied.
+DistWrite viewing(std::string path, const Array& values, int64_t rows, std::vector<int64_t> trailing = {},
+                  Encoding encoding = {}) {
+  DistWrite w;
+  w.path = std::move(path);
+  w.view = &values;
+  w.local_rows = rows;
+  w.trailing = std::move(trailing);
+  w.encoding = std::move(encoding);
+  return w;
+}
+
+DistWrite owning(std::string path, Array values, int64_t rows, Encoding encoding = {}) {
+  DistWrite w;
+  w.path = std::move(path);
+  w.owned = std::move(values);
+  w.local_rows = rows;
+  w.encoding = std::move(encoding);
+  return w;
+}
 
 std::string gather_error(MPI_Comm comm, bool ok, const std::string& message) {
   try {
@@ -55,8 +82,8 @@ class Writer {
   void plan_dataframe(const DataFrame& df, const std::string& path);
   void plan_matrix(const Matrix& m, const std::string& path);
   void plan_obsp(const DistMatrix& m, const std::string& path);
-  void plan_csr(const std::string& path, Array indptr_local_shifted_later, const Array& indices, const Array& data,
-                int64_t local_rows, int64_t cols, DType indptr_dtype, DType indices_dtype, int64_t local_nnz);
+  void plan_csr(const std::string& path, std::vector<int64_t> indptr, DistWrite indices, DistWrite data, int64_t local_rows,
+                int64_t cols, DType indptr_dtype);
   void exchange();
   std::vector<std::string> gather_strings(const std::vector<std::string>& local);
 
@@ -123,36 +150,36 @@ void Writer::plan_dataframe(const DataFrame& df, const std::string& path) {
     switch (c.kind) {
       case Column::Kind::string: gathered_[p] = gather_strings(c.strings); break;
       case Column::Kind::numeric:
-        plan_.push_back({p, c.values, {}, c.size(), 0, 0, {{"encoding-type", "array"}, {"encoding-version", "0.2.0"}}});
+        plan_.push_back(viewing(p, c.values, c.size(), {}, kArrayEncoding));
         break;
       case Column::Kind::categorical:
-        plan_.push_back({p + "/codes", c.values, {}, c.size(), 0, 0, {{"encoding-type", "array"}, {"encoding-version", "0.2.0"}}});
+        plan_.push_back(viewing(p + "/codes", c.values, c.size(), {}, kArrayEncoding));
         break;
       case Column::Kind::nullable_integer:
       case Column::Kind::nullable_boolean:
-        plan_.push_back({p + "/values", c.values, {}, c.size(), 0, 0, {}});
-        plan_.push_back({p + "/mask", Array::from(c.mask, DType::boolean), {}, c.size(), 0, 0, {}});
+        plan_.push_back(viewing(p + "/values", c.values, c.size()));
+        plan_.push_back(owning(p + "/mask", Array::from(c.mask, DType::boolean), c.size()));
         break;
       case Column::Kind::nullable_string:
         gathered_[p + "/values"] = gather_strings(c.strings);
-        plan_.push_back({p + "/mask", Array::from(c.mask, DType::boolean), {}, c.size(), 0, 0, {}});
+        plan_.push_back(owning(p + "/mask", Array::from(c.mask, DType::boolean), c.size()));
         break;
     }
   }
 }
 
-void Writer::plan_csr(const std::string& path, Array indptr, const Array& indices, const Array& data, int64_t local_rows,
-                      int64_t cols, DType indptr_dtype, DType indices_dtype, int64_t local_nnz) {
+void Writer::plan_csr(const std::string& path, std::vector<int64_t> indptr, DistWrite indices, DistWrite data,
+                      int64_t local_rows, int64_t cols, DType indptr_dtype) {
   // indptr: each rank writes its first local_rows entries shifted by its nnz offset; the last
   // rank also writes the final entry (total nnz). The shift is applied in exchange().
   int64_t global_rows = 0;
   MPI_Allreduce(&local_rows, &global_rows, 1, MPI_INT64_T, MPI_SUM, d_.comm);
   csr_shape_[path] = {global_rows, cols};
-  plan_.push_back({path + "/data", data, {}, local_nnz, 0, 0, {}});
-  plan_.push_back({path + "/indices", indices.dtype() == indices_dtype ? indices : indices.converted(indices_dtype), {}, local_nnz, 0, 0, {}});
+  plan_.push_back(std::move(data));
+  plan_.push_back(std::move(indices));
   const int64_t rows_written = rank_ == size_ - 1 ? local_rows + 1 : local_rows;
   indptr.resize(static_cast<size_t>(rows_written));
-  DistWrite w{path + "/indptr", std::move(indptr), {}, rows_written, 0, 0, {}};
+  DistWrite w = owning(path + "/indptr", Array::from(indptr), rows_written);
   w.shift_by = static_cast<int>(plan_.size()) - 2;   // the data plan
   w.indptr_dtype = indptr_dtype;
   plan_.push_back(std::move(w));
@@ -160,7 +187,6 @@ void Writer::plan_csr(const std::string& path, Array indptr, const Array& indice
 
 void Writer::plan_matrix(const Matrix& m, const std::string& path) {
   if (auto* c = std::get_if<CsrMatrix>(&m)) {
-    Array indptr = Array::from(c->indptr);
     // An indptr that no longer fits the file's dtype (the data grew) widens to int64.
     int64_t total_nnz = c->nnz();
     MPI_Allreduce(MPI_IN_PLACE, &total_nnz, 1, MPI_INT64_T, MPI_SUM, d_.comm);
@@ -175,12 +201,15 @@ void Writer::plan_matrix(const Matrix& m, const std::string& path) {
           }
         }())
       indices_dtype = index_dtype_for(c->cols);
-    plan_csr(path, std::move(indptr), c->indices, c->data, c->rows, c->cols, indptr_dtype, indices_dtype, c->nnz());
+    DistWrite indices = indices_dtype == c->indices.dtype()
+                            ? viewing(path + "/indices", c->indices, c->nnz())
+                            : owning(path + "/indices", c->indices.converted(indices_dtype), c->nnz());
+    plan_csr(path, c->indptr, std::move(indices), viewing(path + "/data", c->data, c->nnz()), c->rows, c->cols, indptr_dtype);
     return;
   }
   const auto& a = std::get<DenseArray>(m);
   std::vector<int64_t> trailing(a.shape.begin() + (a.shape.empty() ? 0 : 1), a.shape.end());
-  plan_.push_back({path, a.values, trailing, a.rows(), 0, 0, {{"encoding-type", "array"}, {"encoding-version", "0.2.0"}}});
+  plan_.push_back(viewing(path, a.values, a.rows(), trailing, kArrayEncoding));
 }
 
 void Writer::plan_obsp(const DistMatrix& m, const std::string& path) {
@@ -192,8 +221,10 @@ void Writer::plan_obsp(const DistMatrix& m, const std::string& path) {
   Array indices = Array::from(cols).converted(index_dtype_for(m.global_cols()));
   int64_t total_nnz = indptr.back();
   MPI_Allreduce(MPI_IN_PLACE, &total_nnz, 1, MPI_INT64_T, MPI_SUM, d_.comm);
-  plan_csr(path, Array::from(indptr), indices, data, local_rows, m.global_cols(),
-           total_nnz > INT32_MAX ? DType::i64 : DType::i32, indices.dtype(), indptr.back());
+  const int64_t local_nnz = indptr.back();
+  plan_csr(path, std::move(indptr), owning(path + "/indices", std::move(indices), local_nnz),
+           owning(path + "/data", std::move(data), local_nnz), local_rows, m.global_cols(),
+           total_nnz > INT32_MAX ? DType::i64 : DType::i32);
 }
 
 void Writer::exchange() {
@@ -216,9 +247,9 @@ void Writer::exchange() {
   for (auto& w : plan_) {
     if (w.shift_by < 0) continue;
     const int64_t shift = plan_[static_cast<size_t>(w.shift_by)].row_offset;
-    int64_t* p = w.local.data<int64_t>();
-    for (size_t k = 0; k < w.local.size(); ++k) p[k] += shift;
-    w.local = w.local.converted(w.indptr_dtype);
+    int64_t* p = w.owned.data<int64_t>();
+    for (size_t k = 0; k < w.owned.size(); ++k) p[k] += shift;
+    w.owned = w.owned.converted(w.indptr_dtype);
   }
 }
 
@@ -360,7 +391,7 @@ void Writer::create_distributed(hid_t file) {
       std::vector<hsize_t> chunk = dims;
       const int64_t rows = options_.chunk_rows > 0 && !w.trailing.empty()
                                ? options_.chunk_rows
-                               : std::max<int64_t>(1, (1 << 20) / static_cast<int64_t>(dtype_size(w.local.dtype()) * static_cast<size_t>(row_elems)));
+                               : std::max<int64_t>(1, (1 << 20) / static_cast<int64_t>(dtype_size(w.values().dtype()) * static_cast<size_t>(row_elems)));
       chunk[0] = static_cast<hsize_t>(std::min<int64_t>(rows, w.global_rows));
       H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
       if (options_.gzip_level > 0) {
@@ -371,9 +402,9 @@ void Writer::create_distributed(hid_t file) {
     // Allocated now, at full size, never pre-filled: phase B writes every element.
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-    Hid mem = h5::memory_type(w.local.dtype());
+    Hid mem = h5::memory_type(w.values().dtype());
     Hid file_type(H5Tcopy(mem));
-    if (w.local.dtype() != DType::boolean) H5Tset_order(file_type, H5T_ORDER_LE);
+    if (w.values().dtype() != DType::boolean) H5Tset_order(file_type, H5T_ORDER_LE);
     Hid ds(H5Dcreate2(file, w.path.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     if (!ds.valid()) throw Error("cannot create dataset " + w.path + ": " + h5::last_error());
     for (const auto& [k, v] : w.encoding) h5::write_string_attr(ds, k, v);
@@ -446,7 +477,7 @@ void Writer::fill(const std::string& tmp) {
     }
     Hid file_space(H5Dget_space(ds));
     Hid mem_space;
-    if (w.local_rows == 0 || w.local.size() == 0) {
+    if (w.local_rows == 0 || w.values().size() == 0) {
       H5Sselect_none(file_space);
       hsize_t one = 1;
       mem_space = Hid(H5Screate_simple(1, &one, nullptr));
@@ -455,9 +486,9 @@ void Writer::fill(const std::string& tmp) {
       H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
       mem_space = Hid(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
     }
-    Hid mem = h5::memory_type(w.local.dtype());
+    Hid mem = h5::memory_type(w.values().dtype());
     unsigned char dummy[16] = {0};
-    const void* buffer = w.local.size() > 0 ? w.local.raw() : dummy;
+    const void* buffer = w.values().size() > 0 ? w.values().raw() : dummy;
     if (H5Dwrite(ds, mem, mem_space, file_space, dxpl, buffer) < 0)
       throw Error(describe(path_, w.path, "write failed (disk full?): " + h5::last_error()));
   }

@@ -31,8 +31,10 @@ double CounterRng::gamma(double shape) {
 int64_t CounterRng::poisson(double mean) {
   if (!(mean > 0)) return 0;
   if (mean < 10.0) {
-    // Inversion by sequential search: expected 1 + mean steps, exact.
+    // Inversion by sequential search: expected 1 + mean steps, exact. Since e^-m >= 1 - m, a
+    // uniform below 1 - m is a zero without evaluating the exponential (most draws in sparse data).
     const double u = uniform();
+    if (u <= 1.0 - mean) return 0;
     double p = std::exp(-mean), cdf = p;
     int64_t k = 0;
     while (u > cdf) {

@@ -19,7 +19,11 @@ Abundance advance(const Abundance& start, double alpha, double beta, double gamm
   const double eb = std::exp(-beta * tau), eg = std::exp(-gamma * tau);
   Abundance out;
   out.u = u_inf + b * eb;
-  out.s = s_inf + (start.s - s_inf) * eg + beta * b * eb * tau * phi((gamma - beta) * tau);
+  // Far from β == γ the plain difference of the two exponentials loses nothing (they differ by a
+  // factor e^0.5 or more) and saves the expm1; near it, the φ form avoids the cancellation.
+  const double x = (gamma - beta) * tau;
+  const double mixed = std::fabs(x) > 0.5 ? (eb - eg) / (gamma - beta) : eb * tau * phi(x);
+  out.s = s_inf + (start.s - s_inf) * eg + beta * b * mixed;
   return out;
 }
 
