@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "evaluate/neighbor_lists.hpp"
 #include "evaluate/score_summary.hpp"
 #include "evaluate/velocity_evaluation.hpp"
 #include "simulate/simulator.hpp"
@@ -229,6 +230,30 @@ TEST(Evaluate, SimulatedTreeDirectionsAndRankIndependentReport) {
   }
   MPI_Bcast(&same, 1, MPI_INT, 0, MPI_COMM_WORLD);
   EXPECT_EQ(same, 1) << rep.json();
+}
+
+TEST(Evaluate, CoherenceIsTheSameWhateverTheFetchBlockSize) {
+  // Tiny blocks force many collective rounds, and ranks with fewer cells wait through the others'.
+  Dataset d = simulate(MPI_COMM_WORLD, small_simulation());
+  set_velocity_from_truth(d, 1.0f);
+  EvaluateOptions o;
+  o.basis = "true_2d";
+  o.n_neighbors = 10;
+  d.obsm["velocity_true_2d"] = d.obsm.at("true_velocity_true_2d");
+  const std::vector<double> positions = gather_dense_rows(d, d.obsm_dense("X_true_2d"));
+  const NeighborLists nb = neighbors_from_embedding(d, positions, 2, 10, "X_true_2d");
+  const Column& clusters = d.obs.columns.at("clusters");
+  const std::vector<int32_t> codes = gather_codes(d, clusters);
+  const Matrix& v = d.layer("velocity_S");
+  const auto whole = in_cluster_coherence(MPI_COMM_WORLD, d.partition(), d.obs_begin, codes, clusters.categories, nb, v);
+  const auto tiny = in_cluster_coherence(MPI_COMM_WORLD, d.partition(), d.obs_begin, codes, clusters.categories, nb, v,
+                                         4 * d.n_vars * 7 + test::rank() * 4 * d.n_vars * 5);
+  ASSERT_EQ(whole.size(), tiny.size());
+  for (size_t g = 0; g < whole.size(); ++g) {
+    EXPECT_EQ(whole[g].cells, tiny[g].cells);
+    EXPECT_EQ(whole[g].score, tiny[g].score) << whole[g].name;
+  }
+  EXPECT_EQ(evaluate_velocity(d, o).iccoh_mean, mean_over_groups(whole));
 }
 
 TEST(Evaluate, ExactMedianOverRanks) {
