@@ -10,8 +10,6 @@
 
 namespace velofield::cli {
 
-bool help_printed(const CommonOptions& common, const Runtime& rt, const std::string& usage, const po::options_description& opts);
-
 namespace {
 // Rank 0 writes the report to a temporary name and renames it; every rank learns the outcome.
 void write_report(const std::string& path, const std::string& text, MPI_Comm comm) {
@@ -38,7 +36,7 @@ Command evaluate_command() {
             std::string file, out;
             EvaluateOptions o;
             po::options_description opts("evaluate options");
-            opts.add_options()("file", po::value<std::string>(&file)->value_name("FILE.h5ad"), "the .h5ad to score")(
+            opts.add_options()("file", po::value<std::string>(&file)->required()->value_name("FILE.h5ad"), "the .h5ad to score")(
                 "velocity", po::value<std::string>(&o.velocity)->default_value(o.velocity)->value_name("LAYER"),
                 "layer with the velocity to score")(
                 "truth", po::value<std::string>(&o.truth)->value_name("LAYER"),
@@ -71,9 +69,7 @@ Command evaluate_command() {
                 "embedding; CBDir (cross-boundary direction correctness) and ICCoh (in-cluster coherence) for known\n"
                 "transitions (VeloAE, Qiao et al. 2021; UniTVelo). Genes where the velocity is NaN (dynamo's unfitted\n"
                 "genes) are left out of each cosine.";
-            if (!parse(args, opts, pos, usage, "evaluate", common, rt, parsed) || help_printed(common, rt, usage, opts)) return 0;
-            // Checked here rather than with ->required(), so that --help works without it.
-            if (file.empty()) throw Error("velofield evaluate: an input FILE.h5ad is required (see velofield evaluate --help)");
+            if (!parse(args, opts, pos, usage, "evaluate", common, rt, parsed)) return 0;
             if (parsed.vm.count("truth")) o.truth_required = true;
             else o.truth = "true_velocity_S";
             StageTimer read_timer(rt.comm(), "read");

@@ -9,8 +9,6 @@
 
 namespace velofield::cli {
 
-bool help_printed(const CommonOptions& common, const Runtime& rt, const std::string& usage, const po::options_description& opts);
-
 Command simulate_command() {
   return {"simulate", "simulate spliced/unspliced counts with a known velocity along a branching tree",
           [](Runtime& rt, const std::vector<std::string>& args) {
@@ -20,7 +18,7 @@ Command simulate_command() {
             const auto& keys = simulation_keys();
             std::vector<std::string> values(keys.size());
             po::options_description opts("simulate options (also the [simulate] section of a pipeline config)");
-            opts.add_options()("out", po::value<std::string>(&out)->value_name("FILE.h5ad"),
+            opts.add_options()("out", po::value<std::string>(&out)->required()->value_name("FILE.h5ad"),
                                "output .h5ad (written to a temporary name, then renamed)");
             for (size_t i = 0; i < keys.size(); ++i) {
               const auto& k = keys[i];
@@ -34,8 +32,7 @@ Command simulate_command() {
             opts.add_options()("gzip", po::value<int>(&wo.gzip_level)->default_value(0), "gzip level 1-9 for large arrays (0 = none)")(
                 "chunk-rows", po::value<int64_t>(&wo.chunk_rows)->default_value(0),
                 "rows per HDF5 chunk for cell-distributed arrays (0 = contiguous unless compressed)");
-            po::positional_options_description pos;
-            pos.add("out", 1);
+            po::positional_options_description pos;   // none: every option is named
             CommonOptions common;
             Parsed parsed;
             const std::string usage =
@@ -45,9 +42,7 @@ Command simulate_command() {
                 "counts with Poisson or negative-binomial noise. Stores the truth: obs true_time, clusters, lineage;\n"
                 "var true_alpha_on, true_beta, true_gamma, true_switch_time; layers true_velocity_S; obsm X_true_2d;\n"
                 "uns simulation. The file is identical at any rank count.";
-            if (!parse(args, opts, pos, usage, "simulate", common, rt, parsed) || help_printed(common, rt, usage, opts)) return 0;
-            // Checked here rather than with ->required(), so that --help works without it.
-            if (out.empty()) throw Error("velofield simulate: --out: an output file is required (see velofield simulate --help)");
+            if (!parse(args, opts, pos, usage, "simulate", common, rt, parsed)) return 0;
             if (wo.gzip_level < 0 || wo.gzip_level > 9)
               throw Error("velofield simulate: --gzip: expected 0-9, found " + std::to_string(wo.gzip_level));
             if (wo.chunk_rows < 0) throw Error("velofield simulate: --chunk-rows: expected >= 0");

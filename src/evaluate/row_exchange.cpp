@@ -1,15 +1,11 @@
 #include "evaluate/row_exchange.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "core/error.hpp"
 
 namespace velofield {
-
-namespace {
-int checked_int(int64_t v, const char* what) {
-  if (v > INT32_MAX) throw Error(std::string("internal: a row exchange of ") + what + " exceeds 2^31 elements; use smaller blocks");
-  return static_cast<int>(v);
-}
-}  // namespace
 
 std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
                               int64_t width, const std::function<void(int64_t, float*)>& pack) {
@@ -29,6 +25,11 @@ std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, co
   std::vector<int64_t> requests(static_cast<size_t>(n_requests));
   MPI_Alltoallv(needed.data(), send_counts.data(), send_displs.data(), MPI_INT64_T, requests.data(), recv_counts.data(),
                 recv_displs.data(), MPI_INT64_T, comm);
+  // MPI counts are int: a rank whose answer would not fit makes every rank stop with the same error
+  // (the caller's blocks bound what one rank asks for, not what all ranks ask of one).
+  const int64_t biggest = std::max(n_requests, static_cast<int64_t>(needed.size())) * width;
+  agree(comm, biggest <= INT32_MAX,
+        "internal: one row exchange would move " + std::to_string(biggest) + " values (more than 2^31); use smaller blocks");
   // Answer: the requested rows, in request order.
   const int64_t first = partition.begin(rank);
   std::vector<float> answer(static_cast<size_t>(n_requests * width));
@@ -37,10 +38,10 @@ std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, co
       row_recv(static_cast<size_t>(size)), row_recv_displs(static_cast<size_t>(size));
   for (int r = 0; r < size; ++r) {
     const size_t ur = static_cast<size_t>(r);
-    row_send[ur] = checked_int(recv_counts[ur] * width, "rows");
-    row_send_displs[ur] = checked_int(recv_displs[ur] * width, "rows");
-    row_recv[ur] = checked_int(send_counts[ur] * width, "rows");
-    row_recv_displs[ur] = checked_int(send_displs[ur] * width, "rows");
+    row_send[ur] = static_cast<int>(recv_counts[ur] * width);
+    row_send_displs[ur] = static_cast<int>(recv_displs[ur] * width);
+    row_recv[ur] = static_cast<int>(send_counts[ur] * width);
+    row_recv_displs[ur] = static_cast<int>(send_displs[ur] * width);
   }
   std::vector<float> rows(static_cast<size_t>(static_cast<int64_t>(needed.size()) * width));
   MPI_Alltoallv(answer.data(), row_send.data(), row_send_displs.data(), MPI_FLOAT, rows.data(), row_recv.data(),
