@@ -49,3 +49,22 @@ std::string temp_dir(MPI_Comm comm) {
 std::string cli_path() { return VELOFIELD_CLI; }
 
 }  // namespace velofield::test
+
+namespace velofield::test {
+
+std::vector<std::string> all_gather(const std::string& s, MPI_Comm comm) {
+  const int n = ranks(comm);
+  int len = static_cast<int>(s.size());
+  std::vector<int> lens(static_cast<size_t>(n));
+  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
+  std::vector<int> displs(static_cast<size_t>(n), 0);
+  for (int r = 1; r < n; ++r) displs[static_cast<size_t>(r)] = displs[static_cast<size_t>(r - 1)] + lens[static_cast<size_t>(r - 1)];
+  std::vector<char> buf(static_cast<size_t>(displs.back() + lens.back()) + 1);
+  MPI_Allgatherv(s.data(), len, MPI_CHAR, buf.data(), lens.data(), displs.data(), MPI_CHAR, comm);
+  std::vector<std::string> out;
+  for (int r = 0; r < n; ++r)
+    out.emplace_back(buf.data() + displs[static_cast<size_t>(r)], static_cast<size_t>(lens[static_cast<size_t>(r)]));
+  return out;
+}
+
+}  // namespace velofield::test

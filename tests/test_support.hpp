@@ -5,6 +5,9 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
+
+#include "core/error.hpp"
 
 namespace velofield::test {
 
@@ -25,3 +28,24 @@ std::string cli_path();
 #define VELOFIELD_REQUIRE_SHARED(path_var, name)                                                      \
   const std::string path_var = ::velofield::test::shared_data(name);                               \
   if (path_var.empty()) GTEST_SKIP() << "../shared/data/" << (name) << " is absent: skipping (CI has it)"
+
+namespace velofield::test {
+
+// The message of the velofield::Error that `body` throws, "<no exception>" when it throws
+// nothing, "<wrong exception type: ...>" for another exception: compare it with the expected text.
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("<wrong exception type: ") + e.what() + ">";
+  }
+  return "<no exception>";
+}
+
+// Every rank's string, in rank order, on every rank. Collective.
+std::vector<std::string> all_gather(const std::string& s, MPI_Comm comm = MPI_COMM_WORLD);
+
+}  // namespace velofield::test

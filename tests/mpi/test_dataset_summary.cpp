@@ -14,6 +14,8 @@
 #include "test_support.hpp"
 
 using namespace velofield;
+using velofield::test::all_gather;
+using velofield::test::error_of;
 
 namespace {
 
@@ -23,33 +25,7 @@ std::vector<int64_t> all_gather(int64_t v) {
   return out;
 }
 
-// Every rank's string, gathered on every rank.
-std::vector<std::string> all_gather(const std::string& s) {
-  const int n = test::ranks();
-  int len = static_cast<int>(s.size());
-  std::vector<int> lens(static_cast<size_t>(n));
-  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  std::vector<int> displs(static_cast<size_t>(n), 0);
-  for (int r = 1; r < n; ++r) displs[static_cast<size_t>(r)] = displs[static_cast<size_t>(r - 1)] + lens[static_cast<size_t>(r - 1)];
-  std::vector<char> buf(static_cast<size_t>(displs.back() + lens.back()) + 1);
-  MPI_Allgatherv(s.data(), len, MPI_CHAR, buf.data(), lens.data(), displs.data(), MPI_CHAR, MPI_COMM_WORLD);
-  std::vector<std::string> out;
-  for (int r = 0; r < n; ++r)
-    out.emplace_back(buf.data() + displs[static_cast<size_t>(r)], static_cast<size_t>(lens[static_cast<size_t>(r)]));
-  return out;
-}
 
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
 
 // Pads to `width` bytes as printf's %-Ns does (the '×' is two bytes).
 std::string pad(const std::string& s, size_t width) {

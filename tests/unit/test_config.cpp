@@ -12,24 +12,11 @@
 #include "test_support.hpp"
 
 using namespace velofield;
+using velofield::test::all_gather;
+using velofield::test::error_of;
 
 namespace {
 
-// The message of the velofield::Error that `body` throws; fails the test when it throws nothing
-// or something else.
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-velofield exception: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "<no exception>";
-}
 
 using Strings = std::vector<std::string>;
 

@@ -11,8 +11,11 @@
 #include "data/dataset.hpp"
 #include "pipeline/runner.hpp"
 #include "pipeline/stage.hpp"
+#include "test_support.hpp"
 
 using namespace velofield;
+using velofield::test::all_gather;
+using velofield::test::error_of;
 
 namespace {
 
@@ -53,19 +56,6 @@ void register_test_stages() {
                        }});
 }
 
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-velofield exception: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "<no exception>";
-}
 
 class StageRegistry : public ::testing::Test {
  protected:
