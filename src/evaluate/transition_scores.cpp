@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "core/log.hpp"
-#include "evaluate/row_exchange.hpp"
+#include "data/row_exchange.hpp"
 #include "evaluate/score_summary.hpp"
 #include "evaluate/velocity_rows.hpp"
 

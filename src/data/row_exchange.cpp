@@ -1,4 +1,4 @@
-#include "evaluate/row_exchange.hpp"
+#include "data/row_exchange.hpp"
 
 #include <algorithm>
 #include <string>
