@@ -18,6 +18,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libopenblas-dev                 # else libtorch/PETSc run on the reference BLAS (15x slower)
   nlohmann-json3-dev
+  libxxhash-dev                   # input checksums for checkpoint/resume (XXH3: ~10 GB/s)
   python3-anndata python3-h5py    # the interop tests: anndata reads what we write
 )
 

@@ -1,7 +1,11 @@
 #include "pipeline/runner.hpp"
 
+#include <cstdio>
+
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/timers.hpp"
+#include "pipeline/slot_diff.hpp"
 #include "pipeline/stage.hpp"
 
 namespace velofield {
@@ -13,6 +17,7 @@ const std::vector<std::pair<std::string, std::string>>& run_section_keys() {
       {"stages", "stages to run, in order (comma-separated)"},
       {"count_layers", "layers that must hold raw counts (default: spliced, unspliced)"},
       {"simulate_if_missing", "simulate a dataset ([simulate] section) when the input file does not exist (default true)"},
+      {"checkpoint", "write OUTPUT.checkpoint.h5ad after each stage, for --resume (default true)"},
   };
   return keys;
 }
@@ -34,6 +39,7 @@ PipelinePlan plan_from_config(const Config& config) {
   plan.count_layers = config.has("run", "count_layers") ? config.get_list("run", "count_layers")
                                                         : std::vector<std::string>{"spliced", "unspliced"};
   plan.simulate_if_missing = config.get_bool("run", "simulate_if_missing", true);
+  plan.checkpoint = config.get_bool("run", "checkpoint", true);
   if (plan.input.empty()) throw Error(config.where("run", "input") + ": no input file given");
   for (const auto& s : plan.stages)
     if (!find_stage(s)) {
@@ -44,14 +50,46 @@ PipelinePlan plan_from_config(const Config& config) {
   return plan;
 }
 
-void run_stages(Dataset& dataset, const Config& config, const std::vector<std::string>& stage_names) {
+std::vector<std::string> select_stages(const std::vector<std::string>& configured, const std::string& from,
+                                       const std::string& until, const std::string& only) {
+  auto position = [&](const std::string& name, const char* option) {
+    for (size_t i = 0; i < configured.size(); ++i)
+      if (configured[i] == name) return i;
+    std::string list;
+    for (const auto& s : configured) list += (list.empty() ? "" : ", ") + s;
+    throw Error(std::string("--") + option + " " + name + ": not among the configured stages (" + (list.empty() ? "none" : list) + ")");
+  };
+  if (!only.empty()) {
+    if (!from.empty() || !until.empty()) throw Error("--only cannot be combined with --from or --until");
+    return {configured[position(only, "only")]};
+  }
+  const size_t first = from.empty() ? 0 : position(from, "from");
+  const size_t last = until.empty() ? configured.size() : position(until, "until") + 1;
+  if (!from.empty() && !until.empty() && last <= first) throw Error("--until " + until + " comes before --from " + from);
+  return std::vector<std::string>(configured.begin() + static_cast<long>(first), configured.begin() + static_cast<long>(last));
+}
+
+std::string checkpoint_path(const std::string& output) {
+  const std::string ext = ".h5ad";
+  std::string stem = output;
+  if (stem.size() > ext.size() && stem.compare(stem.size() - ext.size(), ext.size(), ext) == 0) stem.resize(stem.size() - ext.size());
+  return stem + ".checkpoint.h5ad";
+}
+
+void run_stages(Dataset& dataset, const Config& config, const std::vector<std::string>& stage_names, const AfterStage& after) {
   for (const auto& name : stage_names) {
     const Stage* stage = find_stage(name);
     if (!stage) throw Error("unknown stage '" + name + "'");
     StageConfig sc(config, name, stage->keys);
+    const SlotSnapshot before = snapshot(dataset);
     StageTimer timer(dataset.comm, name);
     stage->run(dataset, sc);
-    timer.stop(dataset.n_obs, dataset.n_vars);
+    const StageRecord record = timer.stop(dataset.n_obs, dataset.n_vars);
+    const std::string changes = describe_changes(before, snapshot(dataset), name);
+    int rank = 0;
+    MPI_Comm_rank(dataset.comm, &rank);
+    if (rank == 0 && !changes.empty() && log().level() != LogLevel::quiet) std::fputs(changes.c_str(), stdout);
+    if (after) after(name, record);
   }
 }
 
