@@ -182,14 +182,15 @@ TEST_F(StageRegistry, PlanFromConfig) {
   EXPECT_EQ(p2.count_layers, (Strings{"X"}));
   EXPECT_FALSE(p2.simulate_if_missing);
 
-  const Strings names{"input", "output", "stages", "count_layers", "simulate_if_missing"};
+  EXPECT_TRUE(p2.checkpoint);
+  const Strings names{"input", "output", "stages", "count_layers", "simulate_if_missing", "checkpoint"};
   ASSERT_EQ(run_section_keys().size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(run_section_keys()[i].first, names[i]);
 }
 
 TEST_F(StageRegistry, PlanFromConfigErrors) {
   EXPECT_EQ(error_of([] { plan_from_config(Config::from_string("[run]\ninput = x\nstagez = test_alpha\n", "run.ini")); }),
-            "run.ini: [run] stagez: unknown key ([run] takes: input, output, stages, count_layers, simulate_if_missing)");
+            "run.ini: [run] stagez: unknown key ([run] takes: input, output, stages, count_layers, simulate_if_missing, checkpoint)");
   EXPECT_EQ(error_of([] { plan_from_config(Config::from_string("[run]\nstages = test_alpha\n", "run.ini")); }),
             "run.ini: [run] input: no input file given");
 
@@ -244,4 +245,24 @@ TEST_F(StageRegistry, RunStagesStopsAtAFailingOrUnknownStage) {
   calls().clear();
   EXPECT_NO_THROW(run_stages(d, config, {}));
   EXPECT_TRUE(calls().empty());
+}
+
+TEST(StageSelection, FromUntilOnly) {
+  const Strings all{"preprocess", "moments", "dynamics", "cell-velocities"};
+  EXPECT_EQ(select_stages(all, "", "", ""), all);
+  EXPECT_EQ(select_stages(all, "moments", "", ""), (Strings{"moments", "dynamics", "cell-velocities"}));
+  EXPECT_EQ(select_stages(all, "", "moments", ""), (Strings{"preprocess", "moments"}));
+  EXPECT_EQ(select_stages(all, "moments", "dynamics", ""), (Strings{"moments", "dynamics"}));
+  EXPECT_EQ(select_stages(all, "dynamics", "dynamics", ""), (Strings{"dynamics"}));
+  EXPECT_EQ(select_stages(all, "", "", "dynamics"), (Strings{"dynamics"}));
+  EXPECT_TRUE(select_stages({}, "", "", "").empty());
+  EXPECT_EQ(error_of([&] { select_stages(all, "dynamics", "moments", ""); }), "--until moments comes before --from dynamics");
+  EXPECT_EQ(error_of([&] { select_stages(all, "umap", "", ""); }),
+            "--from umap: not among the configured stages (preprocess, moments, dynamics, cell-velocities)");
+  EXPECT_EQ(error_of([&] { select_stages(all, "moments", "", "dynamics"); }), "--only cannot be combined with --from or --until");
+}
+
+TEST(StageSelection, CheckpointPath) {
+  EXPECT_EQ(checkpoint_path("out/pancreas.h5ad"), "out/pancreas.checkpoint.h5ad");
+  EXPECT_EQ(checkpoint_path("result"), "result.checkpoint.h5ad");
 }

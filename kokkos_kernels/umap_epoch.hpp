@@ -1,0 +1,40 @@
+#pragma once
+// One epoch of UMAP's layout optimisation (fuzzy-set cross-entropy, SGD with negative sampling),
+// for the cells of one rank. Every cell moves itself: it walks its own edges in order, pulled
+// towards each sampled neighbour and pushed away from random cells, reading every other cell
+// from the snapshot of the embedding taken at the start of the epoch. So the cells of an epoch
+// are independent (a parallel loop, no write conflicts) and a cell's new position depends only
+// on the snapshot and on random numbers keyed by (seed, epoch, cell): the layout is the same at
+// any rank count. Kokkos-free header; the functor is in umap_epoch_functor.hpp.
+#include <cstdint>
+
+namespace velofield::kernels {
+
+struct UmapEpochParams {
+  double a = 1.577, b = 0.895;        // the low-dimensional kernel 1 / (1 + a d^(2b))
+  double gamma = 1.0;                 // repulsion strength
+  double alpha = 1.0;                 // learning rate of this epoch
+  double negative_sample_rate = 5.0;
+  int epoch = 0;                      // 0-based
+  uint64_t seed = 0;
+  int64_t n_vertices = 0;             // all cells (the snapshot's rows)
+  int64_t first_vertex = 0;           // global index of local row 0
+  int dim = 2;
+};
+
+// rows: local cells; indptr/tails: their edges (tails are global cell indices), with per-edge
+// epochs_per_sample (≤ 0: never sampled) and the two per-edge schedules, which this call advances.
+// snapshot: n_vertices × dim (every cell at the start of the epoch); embedding: rows × dim, the
+// local cells, updated in place. An edge is sampled when its next-sample epoch is ≤ epoch; each
+// sample pulls the cell towards the neighbour twice (once for each direction of the symmetric
+// edge, as UMAP's move_other does) and pushes it from a number of random cells set by the
+// negative-sampling schedule. Gradients are clipped to ±4 per coordinate, as in UMAP.
+void umap_epoch(int64_t rows, const int64_t* indptr, const int64_t* tails, const double* epochs_per_sample,
+                double* epoch_of_next_sample, double* epoch_of_next_negative_sample, const float* snapshot,
+                float* embedding, const UmapEpochParams& params);
+
+// The counter-based generator behind the negative samples, exposed for tests: a uniform 64-bit
+// value from (seed, epoch, cell, draw).
+uint64_t umap_random(uint64_t seed, int64_t epoch, int64_t cell, int64_t draw);
+
+}  // namespace velofield::kernels
