@@ -2,11 +2,16 @@
 
 namespace velofield::cli {
 
-// Defined in cmd_simulate.cpp and cmd_evaluate.cpp.
+// Each defined in its own cmd_*.cpp.
 Command simulate_command();
 Command evaluate_command();
+Command diff_command();
+Command scaling_report_command();
+Command sweep_summary_command();
 
 // Commands that are not pipeline stages and are not info/convert/run.
-std::vector<Command> extra_commands() { return {simulate_command(), evaluate_command()}; }
+std::vector<Command> extra_commands() {
+  return {simulate_command(), evaluate_command(), diff_command(), scaling_report_command(), sweep_summary_command()};
+}
 
 }  // namespace velofield::cli
