@@ -43,22 +43,109 @@ class RowMover {
   }
 
   int64_t new_local_rows() const { return new_local_; }
+  // True when this rank neither sends nor receives a row: its slots are compacted in place.
+  bool local_only() const {
+    for (int r = 0; r < size_; ++r)
+      if (r != rank_ && (send_hi_[static_cast<size_t>(r)] > send_lo_[static_cast<size_t>(r)] || recv_rows_[static_cast<size_t>(r)] > 0))
+        return false;
+    return true;
+  }
+  const std::vector<int64_t>& kept_rows() const { return rows_; }
 
   // Rows of `width` bytes at base + row * width.
   Bytes move_fixed(const unsigned char* base, size_t width) const {
     std::vector<int64_t> send_bytes(static_cast<size_t>(size_)), recv_bytes(static_cast<size_t>(size_));
-    Bytes send(rows_.size() * width);
+    const size_t self = static_cast<size_t>(rank_);
+    Bytes send((rows_.size() - static_cast<size_t>(send_hi_[self] - send_lo_[self])) * width);
     size_t at = 0;
     for (int r = 0; r < size_; ++r) {
       const size_t ur = static_cast<size_t>(r);
+      recv_bytes[ur] = recv_rows_[ur] * static_cast<int64_t>(width);
+      if (ur == self) continue;   // copied in place below, not through a buffer
       for (int64_t k = send_lo_[ur]; k < send_hi_[ur]; ++k) {
         if (width) std::memcpy(send.data() + at, base + static_cast<size_t>(rows_[static_cast<size_t>(k)]) * width, width);
         at += width;
       }
       send_bytes[ur] = (send_hi_[ur] - send_lo_[ur]) * static_cast<int64_t>(width);
-      recv_bytes[ur] = recv_rows_[ur] * static_cast<int64_t>(width);
     }
-    return exchange(send, send_bytes, recv_bytes);
+    send_bytes[self] = 0;
+    Bytes recv = exchange(send, send_bytes, recv_bytes);
+    // This rank's own rows land after those from lower ranks.
+    int64_t row = 0;
+    for (size_t r = 0; r < self; ++r) row += recv_rows_[r];
+    for (int64_t k = send_lo_[self]; k < send_hi_[self]; ++k, ++row)
+      if (width) std::memcpy(recv.data() + static_cast<size_t>(row) * width, base + static_cast<size_t>(rows_[static_cast<size_t>(k)]) * width, width);
+    return recv;
+  }
+
+  // The same for a table held in an Array whose local row i is elements [old_ptr[i], old_ptr[i+1]),
+  // rearranged in place: this rank's own kept rows slide within the array, only the rows that
+  // change rank travel (a shifted partition moves a few boundary rows, not the whole table).
+  // new_ptr: element offsets of the new local rows (size new_local_rows() + 1).
+  void move_segments_in_place(Array& arr, const std::vector<int64_t>& old_ptr, const std::vector<int64_t>& new_ptr) const {
+    const size_t esz = dtype_size(arr.dtype());
+    const size_t self = static_cast<size_t>(rank_);
+    std::vector<int64_t> send_bytes(static_cast<size_t>(size_), 0), recv_bytes(static_cast<size_t>(size_), 0);
+    int64_t out_elems = 0;
+    for (int r = 0; r < size_; ++r)
+      if (static_cast<size_t>(r) != self)
+        for (int64_t k = send_lo_[static_cast<size_t>(r)]; k < send_hi_[static_cast<size_t>(r)]; ++k) {
+          const size_t i = static_cast<size_t>(rows_[static_cast<size_t>(k)]);
+          out_elems += old_ptr[i + 1] - old_ptr[i];
+        }
+    Bytes send(static_cast<size_t>(out_elems) * esz);
+    const unsigned char* src = static_cast<const unsigned char*>(arr.raw());
+    size_t at = 0;
+    for (int r = 0; r < size_; ++r) {
+      const size_t ur = static_cast<size_t>(r);
+      if (ur == self) continue;
+      for (int64_t k = send_lo_[ur]; k < send_hi_[ur]; ++k) {
+        const size_t i = static_cast<size_t>(rows_[static_cast<size_t>(k)]);
+        const size_t len = static_cast<size_t>(old_ptr[i + 1] - old_ptr[i]) * esz;
+        if (len) std::memcpy(send.data() + at, src + static_cast<size_t>(old_ptr[i]) * esz, len);
+        at += len;
+        send_bytes[ur] += static_cast<int64_t>(len);
+      }
+    }
+    int64_t row = 0, prefix_rows = 0;
+    for (int r = 0; r < size_; ++r) {
+      const size_t ur = static_cast<size_t>(r);
+      if (ur == self) prefix_rows = row;
+      else recv_bytes[ur] = (new_ptr[static_cast<size_t>(row + recv_rows_[ur])] - new_ptr[static_cast<size_t>(row)]) * static_cast<int64_t>(esz);
+      row += recv_rows_[ur];
+    }
+    const Bytes recv = exchange(send, send_bytes, recv_bytes);   // dense: lower ranks' rows, then higher ranks'
+    // Own rows to the front (they only move towards lower offsets), then into place.
+    unsigned char* base = static_cast<unsigned char*>(arr.raw());
+    int64_t kept = 0;
+    for (int64_t k = send_lo_[self]; k < send_hi_[self]; ++k) {
+      const size_t i = static_cast<size_t>(rows_[static_cast<size_t>(k)]);
+      const int64_t len = old_ptr[i + 1] - old_ptr[i];
+      if (len && old_ptr[i] != kept) std::memmove(base + static_cast<size_t>(kept) * esz, base + static_cast<size_t>(old_ptr[i]) * esz, static_cast<size_t>(len) * esz);
+      kept += len;
+    }
+    const int64_t total = new_ptr.back(), prefix = new_ptr[static_cast<size_t>(prefix_rows)];
+    if (static_cast<int64_t>(arr.size()) < total) arr.resize(static_cast<size_t>(total));
+    base = static_cast<unsigned char*>(arr.raw());
+    if (prefix && kept) std::memmove(base + static_cast<size_t>(prefix) * esz, base, static_cast<size_t>(kept) * esz);
+    if (prefix) std::memcpy(base, recv.data(), static_cast<size_t>(prefix) * esz);
+    const int64_t suffix = total - prefix - kept;
+    if (suffix) std::memcpy(base + static_cast<size_t>(prefix + kept) * esz, recv.data() + static_cast<size_t>(prefix) * esz, static_cast<size_t>(suffix) * esz);
+    arr.resize(static_cast<size_t>(total));
+  }
+
+  // New element offsets of a table whose local row i has lengths[i] elements (i over all local rows).
+  std::vector<int64_t> new_offsets_of(const std::vector<int64_t>& old_ptr) const {
+    std::vector<int64_t> lengths(rows_.size());
+    for (size_t k = 0; k < rows_.size(); ++k) {
+      const size_t i = static_cast<size_t>(rows_[k]);
+      lengths[k] = old_ptr[i + 1] - old_ptr[i];
+    }
+    const Bytes moved = RowMover(*this, identity_rows()).move_fixed(reinterpret_cast<const unsigned char*>(lengths.data()), sizeof(int64_t));
+    const int64_t* len = reinterpret_cast<const int64_t*>(moved.data());
+    std::vector<int64_t> ptr(static_cast<size_t>(new_local_ + 1), 0);
+    for (int64_t i = 0; i < new_local_; ++i) ptr[static_cast<size_t>(i + 1)] = ptr[static_cast<size_t>(i)] + len[i];
+    return ptr;
   }
 
   // Rows of varying length: row i is bytes [offsets[i], offsets[i+1]) of base. Returns the moved
@@ -73,10 +160,14 @@ class RowMover {
       lengths[k] = offsets[i + 1] - offsets[i];
       total += lengths[k];
     }
-    send.resize(static_cast<size_t>(total));
+    const size_t self = static_cast<size_t>(rank_);
+    int64_t self_bytes = 0;
+    for (int64_t k = send_lo_[self]; k < send_hi_[self]; ++k) self_bytes += lengths[static_cast<size_t>(k)];
+    send.resize(static_cast<size_t>(total - self_bytes));
     size_t at = 0;
     for (int r = 0; r < size_; ++r) {
       const size_t ur = static_cast<size_t>(r);
+      if (ur == self) continue;   // copied in place below
       for (int64_t k = send_lo_[ur]; k < send_hi_[ur]; ++k) {
         const size_t i = static_cast<size_t>(rows_[static_cast<size_t>(k)]);
         const size_t len = static_cast<size_t>(lengths[static_cast<size_t>(k)]);
@@ -93,12 +184,25 @@ class RowMover {
     for (int64_t i = 0; i < new_local_; ++i) new_offsets[static_cast<size_t>(i + 1)] = new_offsets[static_cast<size_t>(i)] + new_lengths[i];
     // Bytes expected from each source: the sum of the lengths of its rows.
     std::vector<int64_t> recv_bytes(static_cast<size_t>(size_), 0);
-    int64_t row = 0;
+    int64_t row = 0, self_row = 0;
     for (int r = 0; r < size_; ++r) {
       const size_t ur = static_cast<size_t>(r);
+      if (ur == self) self_row = row;
       recv_bytes[ur] = new_offsets[static_cast<size_t>(row + recv_rows_[ur])] - new_offsets[static_cast<size_t>(row)];
       row += recv_rows_[ur];
     }
+    Bytes recv = exchange(send, send_bytes, recv_bytes);
+    // This rank's own rows go straight into the gap exchange() left for them.
+    {
+      int64_t out = new_offsets[static_cast<size_t>(self_row)];
+      for (int64_t k = send_lo_[self]; k < send_hi_[self]; ++k) {
+        const size_t i = static_cast<size_t>(rows_[static_cast<size_t>(k)]);
+        const size_t len = static_cast<size_t>(lengths[static_cast<size_t>(k)]);
+        if (len) std::memcpy(recv.data() + out, base + offsets[i], len);
+        out += static_cast<int64_t>(len);
+      }
+    }
+    return recv;
     return exchange(send, send_bytes, recv_bytes);
   }
 
@@ -136,9 +240,7 @@ class RowMover {
             MPI_Isend(send.data() + send_at[r] + off, static_cast<int>(std::min(piece, send_bytes[r] - off)), MPI_BYTE,
                       static_cast<int>(r), 7301, comm_, &requests.back());
     }
-    const size_t self = static_cast<size_t>(rank_);
-    if (send_bytes[self] != recv_bytes[self]) throw Error("internal: subset_cells: inconsistent self exchange");
-    if (send_bytes[self]) std::memcpy(recv.data() + recv_at[self], send.data() + send_at[self], static_cast<size_t>(send_bytes[self]));
+    // A rank's own rows are not in `send`: the callers copy them into the gap left at recv_at[self].
     MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     return recv;
   }
@@ -149,6 +251,29 @@ class RowMover {
   std::vector<int64_t> send_lo_, send_hi_, recv_rows_;
   int64_t new_local_ = 0;
 };
+
+// In-place compaction for a rank that keeps its rows: kept rows slide forward (rows ascend, so a
+// row never lands on one not yet moved), no second copy of the data is made.
+void compact_array(const RowMover& mover, Array& a, int64_t elements_per_row) {
+  const size_t width = dtype_size(a.dtype()) * static_cast<size_t>(elements_per_row);
+  unsigned char* base = static_cast<unsigned char*>(a.raw());
+  size_t to = 0;
+  for (int64_t r : mover.kept_rows()) {
+    if (static_cast<size_t>(r) != to && width) std::memmove(base + to * width, base + static_cast<size_t>(r) * width, width);
+    ++to;
+  }
+  a.resize(to * static_cast<size_t>(elements_per_row));
+}
+
+template <class T>
+void compact_vector(const RowMover& mover, std::vector<T>& v) {
+  size_t to = 0;
+  for (int64_t r : mover.kept_rows()) {
+    if (static_cast<size_t>(r) != to) v[to] = std::move(v[static_cast<size_t>(r)]);
+    ++to;
+  }
+  v.resize(to);
+}
 
 Array move_array(const RowMover& mover, const Array& a, int64_t elements_per_row) {
   const size_t width = dtype_size(a.dtype()) * static_cast<size_t>(elements_per_row);
@@ -178,6 +303,16 @@ std::vector<uint8_t> move_mask(const RowMover& mover, const std::vector<uint8_t>
 }
 
 void move_frame(const RowMover& mover, DataFrame& frame) {
+  if (mover.local_only()) {
+    compact_vector(mover, frame.index);
+    for (auto& [name, column] : frame.columns) {
+      (void)name;
+      if (column.kind == Column::Kind::string || column.kind == Column::Kind::nullable_string) compact_vector(mover, column.strings);
+      else compact_array(mover, column.values, 1);
+      if (!column.mask.empty()) compact_vector(mover, column.mask);
+    }
+    return;
+  }
   frame.index = move_strings(mover, frame.index);
   for (auto& [name, column] : frame.columns) {
     (void)name;
@@ -190,36 +325,24 @@ void move_frame(const RowMover& mover, DataFrame& frame) {
   }
 }
 
-CsrMatrix move_csr(const RowMover& mover, const CsrMatrix& m) {
-  CsrMatrix out = m;
-  const size_t isz = dtype_size(m.indices.dtype()), vsz = dtype_size(m.data.dtype());
-  std::vector<int64_t> ioff(m.indptr.size()), voff(m.indptr.size());
-  for (size_t i = 0; i < m.indptr.size(); ++i) {
-    ioff[i] = m.indptr[i] * static_cast<int64_t>(isz);
-    voff[i] = m.indptr[i] * static_cast<int64_t>(vsz);
+// Every cell-indexed matrix: this rank's own rows stay in their arrays, the rest travel.
+void move_matrix_in(const RowMover& mover, Matrix& m) {
+  if (auto* csr = std::get_if<CsrMatrix>(&m)) {
+    const std::vector<int64_t> new_ptr = mover.new_offsets_of(csr->indptr);
+    mover.move_segments_in_place(csr->indices, csr->indptr, new_ptr);
+    mover.move_segments_in_place(csr->data, csr->indptr, new_ptr);
+    csr->indptr = new_ptr;
+    csr->rows = mover.new_local_rows();
+    return;
   }
-  std::vector<int64_t> new_ioff, new_voff;
-  Bytes idx = mover.move_variable(static_cast<const unsigned char*>(m.indices.raw()), ioff, new_ioff);
-  Bytes val = mover.move_variable(static_cast<const unsigned char*>(m.data.raw()), voff, new_voff);
-  out.rows = mover.new_local_rows();
-  out.indptr.assign(static_cast<size_t>(out.rows + 1), 0);
-  for (size_t i = 0; i < out.indptr.size(); ++i) out.indptr[i] = new_ioff[i] / static_cast<int64_t>(isz);
-  out.indices = Array(m.indices.dtype(), static_cast<size_t>(out.indptr.back()));
-  out.data = Array(m.data.dtype(), static_cast<size_t>(out.indptr.back()));
-  if (!idx.empty()) std::memcpy(out.indices.raw(), idx.data(), idx.size());
-  if (!val.empty()) std::memcpy(out.data.raw(), val.data(), val.size());
-  return out;
-}
-
-Matrix move_matrix(const RowMover& mover, const Matrix& m) {
-  if (auto* csr = std::get_if<CsrMatrix>(&m)) return move_csr(mover, *csr);
-  const auto& dense = std::get<DenseArray>(m);
-  DenseArray out;
-  out.shape = dense.shape;
-  if (out.shape.empty()) throw Error("internal: subset_cells: a cell-indexed dense slot without a row dimension");
-  out.shape[0] = mover.new_local_rows();
-  out.values = move_array(mover, dense.values, dense.row_stride());
-  return out;
+  auto& dense = std::get<DenseArray>(m);
+  if (dense.shape.empty()) throw Error("internal: subset_cells: a cell-indexed dense slot without a row dimension");
+  const int64_t w = dense.row_stride();
+  std::vector<int64_t> old_ptr(static_cast<size_t>(dense.shape[0] + 1)), new_ptr(static_cast<size_t>(mover.new_local_rows() + 1));
+  for (size_t i = 0; i < old_ptr.size(); ++i) old_ptr[i] = static_cast<int64_t>(i) * w;
+  for (size_t i = 0; i < new_ptr.size(); ++i) new_ptr[i] = static_cast<int64_t>(i) * w;
+  mover.move_segments_in_place(dense.values, old_ptr, new_ptr);
+  dense.shape[0] = mover.new_local_rows();
 }
 
 // obsp: drop entries whose column is a removed cell, renumber columns, then move the rows.
@@ -288,10 +411,10 @@ SubsetCellsReport subset_cells(Dataset& d, const std::vector<uint8_t>& keep_loca
 
   RowMover mover(d.comm, rows, new_first, new_total);
   move_frame(mover, d.obs);
-  if (d.X) d.X = move_matrix(mover, *d.X);
-  for (auto& [name, m] : d.layers) (void)name, m = move_matrix(mover, m);
-  for (auto& [name, m] : d.obsm) (void)name, m = move_matrix(mover, m);
-  if (d.raw) d.raw->X = move_matrix(mover, d.raw->X);
+  if (d.X) move_matrix_in(mover, *d.X);
+  for (auto& [name, m] : d.layers) (void)name, move_matrix_in(mover, m);
+  for (auto& [name, m] : d.obsm) (void)name, move_matrix_in(mover, m);
+  if (d.raw) move_matrix_in(mover, d.raw->X);
   if (!d.obsp.empty()) {
     // New global index of every old cell (-1 when removed): a gather of the keep masks.
     std::vector<int> counts(static_cast<size_t>(d.ranks())), displs(static_cast<size_t>(d.ranks()), 0);

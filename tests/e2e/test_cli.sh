@@ -69,7 +69,7 @@ fi
 
 # The fallback: no input file → the [simulate] section's dataset (3696 cells in inputs/pancreas.ini).
 mpi 3 run --config "$ROOT/inputs/pancreas.ini" --run.input "$tmp/absent.h5ad" --run.output "$tmp/sim.h5ad" \
-  --simulate.genes 50 > "$tmp/out" 2>&1 && grep -q "simulating" "$tmp/out" && ok "main job falls back to a simulation" \
+  --simulate.genes 50 --run.stages "" > "$tmp/out" 2>&1 && grep -q "simulating" "$tmp/out" && ok "main job falls back to a simulation" \
   || { bad "simulation fallback"; cat "$tmp/out"; }
 $PY -c "import anndata as ad, sys; a = ad.read_h5ad(sys.argv[1]); assert a.shape == (3696, 50), a.shape" "$tmp/sim.h5ad" \
   && ok "simulated fallback has 3696 × 50 (config + override)" || bad "simulated fallback shape"
