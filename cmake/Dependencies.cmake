@@ -31,6 +31,8 @@ find_package(LAPACK REQUIRED)
 # the same fit. No CMake/pkg-config file on Debian: header and library by name.
 find_path(LIBSVM_INCLUDE_DIR svm.h PATH_SUFFIXES libsvm REQUIRED)
 find_library(LIBSVM_LIBRARY NAMES svm REQUIRED)
+# hnswlib: the approximate kNN of the moments stage (header-only, no CMake/pkg-config file on Debian).
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
 if(VELOFIELD_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

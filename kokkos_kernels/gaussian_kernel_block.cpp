@@ -26,13 +26,14 @@ void gaussian_kernel_from_inner_products(int64_t rows, int64_t centres, const do
   inout.copy_to_host();
 }
 
-void scale_rows(int64_t rows, int64_t cols, const double* w, const double* a, double* out) {
+void scale_rows(int64_t rows, int64_t cols, const double* w, const double* a, int64_t lda, double* out, int64_t ldo) {
   if (rows == 0 || cols == 0) return;
   // With a == out the input view and the output view share memory on a host backend; each entry
-  // is read once and written once by the same thread, so that is safe.
-  auto d_a = device_input(a, rows * cols);
-  DeviceOutput<double> o(out, rows * cols);
-  ScaleRowsFunctor<DeviceMem> f{device_input(w, rows), d_a, o.device, cols};
+  // is read once and written once by the same thread, so that is safe. Columns of out beyond
+  // `cols` are copied through unchanged (the output view covers whole rows).
+  auto d_a = device_input(a, (rows - 1) * lda + cols);
+  DeviceInOut<double> o(out, (rows - 1) * ldo + cols);
+  ScaleRowsFunctor<DeviceMem> f{device_input(w, rows), d_a, o.device, cols, lda, ldo};
   Kokkos::parallel_for("velofield::scale_rows", Kokkos::RangePolicy<DeviceExec>(0, rows * cols), f);
   o.copy_to_host();
 }

@@ -18,8 +18,9 @@ void gaussian_kernel_block(int64_t rows, int64_t centres, int64_t dim, const dou
 void gaussian_kernel_from_inner_products(int64_t rows, int64_t centres, const double* x_sq, const double* c_sq,
                                          double beta, double* g);
 
-// out(i, j) = w_i · a(i, j) for a rows × cols block (the weighted copy √P·U that a SYRK turns into
-// UᵀPU). out may alias a.
-void scale_rows(int64_t rows, int64_t cols, const double* w, const double* a, double* out);
+// out(i, j) = w_i · a(i, j) for a rows × cols block with row strides lda and ldo (the weighted copy
+// √P·U that a SYRK turns into UᵀPU, written into the first columns of a wider block). out may
+// alias a when the strides are equal.
+void scale_rows(int64_t rows, int64_t cols, const double* w, const double* a, int64_t lda, double* out, int64_t ldo);
 
 }  // namespace velofield::kernels

@@ -46,9 +46,12 @@ template <class MemorySpace>
 struct ScaleRowsFunctor {
   Kokkos::View<const double*, MemorySpace> w, a;
   Kokkos::View<double*, MemorySpace> out;
-  int64_t cols = 0;
+  int64_t cols = 0, lda = 0, ldo = 0;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t e) const { out(e) = w(e / cols) * a(e); }
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t e) const {
+    const int64_t i = e / cols, j = e % cols;
+    out(i * ldo + j) = w(i) * a(i * lda + j);
+  }
 };
 
 }  // namespace velofield::kernels

@@ -1,6 +1,6 @@
 #pragma once
-// The Kokkos functor behind knn_tile_update(): one thread per query. References are read in
-// chunks of kChunk from a transposed (dim × n_refs) copy, so the distance loop runs over
+// The Kokkos functor behind knn_tile_update(): one thread per kQueries queries. References are
+// read in chunks of kChunk from a transposed (dim × n_refs) copy, so the distance loop runs over
 // consecutive references (vectorised on CPUs, coalesced on GPUs); the top-k insertion only runs
 // for a reference that beats the current k-th distance, which after the first chunks is rare.
 #include <Kokkos_Core.hpp>
@@ -13,6 +13,7 @@ namespace velofield::kernels {
 template <class MemorySpace>
 struct KnnTileFunctor {
   static constexpr int kChunk = 64;
+  static constexpr int kQueries = 4;
   Kokkos::View<const double**, Kokkos::LayoutRight, MemorySpace> queries;   // n_queries × dim
   Kokkos::View<const int64_t*, MemorySpace> query_ids;
   Kokkos::View<const double**, Kokkos::LayoutRight, MemorySpace> refs_t;    // dim × n_refs
@@ -26,37 +27,61 @@ struct KnnTileFunctor {
     return d < d2 || (d == d2 && id < id2);
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int64_t q) const {
+  // Inserts reference `id` at squared distance d into query q's list when it beats the k-th.
+  KOKKOS_INLINE_FUNCTION void insert(const int64_t q, const double d, const int64_t id) const {
+    const double worst = best_dist2(q, k - 1);
+    const int64_t worst_id = best_ids(q, k - 1);
+    // An empty slot has id -1 and +inf distance: every finite candidate beats it.
+    if (!(d < worst || (d == worst && (worst_id < 0 || id < worst_id)))) return;
+    int j = k - 1;
+    while (j > 0 && (best_ids(q, j - 1) < 0 || before(d, id, best_dist2(q, j - 1), best_ids(q, j - 1)))) {
+      best_dist2(q, j) = best_dist2(q, j - 1);
+      best_ids(q, j) = best_ids(q, j - 1);
+      --j;
+    }
+    best_dist2(q, j) = d;
+    best_ids(q, j) = id;
+  }
+
+  // Work item g: queries kQueries·g ... (a GEMM-style register block: each reference value read
+  // from memory serves kQueries distance sums).
+  KOKKOS_INLINE_FUNCTION void operator()(const int64_t g) const {
     const int dim = static_cast<int>(queries.extent(1));
+    const int64_t n_queries = static_cast<int64_t>(queries.extent(0));
     const int64_t n_refs = static_cast<int64_t>(refs_t.extent(1));
-    const int64_t self = query_ids(q);
-    double worst = best_dist2(q, k - 1);
-    int64_t worst_id = best_ids(q, k - 1);
-    double d2[kChunk];
+    const int64_t q0 = g * kQueries;
+    const int nq = static_cast<int>(n_queries - q0 < kQueries ? n_queries - q0 : kQueries);
+    double worst[kQueries];
+    for (int j = 0; j < kQueries; ++j) worst[j] = j < nq ? best_dist2(q0 + j, k - 1) : 0.0;
+    double d2[kQueries][kChunk];
     for (int64_t r0 = 0; r0 < n_refs; r0 += kChunk) {
       const int n = static_cast<int>(n_refs - r0 < kChunk ? n_refs - r0 : kChunk);
-      for (int r = 0; r < n; ++r) d2[r] = 0;
+      for (int j = 0; j < kQueries; ++j)
+        for (int r = 0; r < n; ++r) d2[j][r] = 0;
       for (int c = 0; c < dim; ++c) {
-        const double qc = queries(q, c);
+        double qc[kQueries];
+        for (int j = 0; j < kQueries; ++j) qc[j] = j < nq ? queries(q0 + j, c) : 0.0;
+        const double* rc = &refs_t(c, r0);
         for (int r = 0; r < n; ++r) {
-          const double diff = qc - refs_t(c, r0 + r);
-          d2[r] += diff * diff;
+          const double rv = rc[r];
+          for (int j = 0; j < kQueries; ++j) {
+            const double diff = qc[j] - rv;
+            d2[j][r] += diff * diff;
+          }
         }
       }
-      for (int r = 0; r < n; ++r) {
-        const int64_t id = ref_first + r0 + r;
-        // An empty slot has id -1 and +inf distance: every finite candidate beats it.
-        if (id == self || !(d2[r] < worst || (d2[r] == worst && (worst_id < 0 || id < worst_id)))) continue;
-        int j = k - 1;
-        while (j > 0 && (best_ids(q, j - 1) < 0 || before(d2[r], id, best_dist2(q, j - 1), best_ids(q, j - 1)))) {
-          best_dist2(q, j) = best_dist2(q, j - 1);
-          best_ids(q, j) = best_ids(q, j - 1);
-          --j;
+      for (int j = 0; j < nq; ++j) {
+        const int64_t q = q0 + j;
+        const int64_t self = query_ids(q);
+        for (int r = 0; r < n; ++r) {
+          // Only a distance not above the k-th can enter (an equal one may win on id: insert()
+          // decides); an unfilled list has +inf there.
+          if (d2[j][r] > worst[j]) continue;
+          const int64_t id = ref_first + r0 + r;
+          if (id == self) continue;
+          insert(q, d2[j][r], id);
+          worst[j] = best_dist2(q, k - 1);
         }
-        best_dist2(q, j) = d2[r];
-        best_ids(q, j) = id;
-        worst = best_dist2(q, k - 1);
-        worst_id = best_ids(q, k - 1);
       }
     }
   }

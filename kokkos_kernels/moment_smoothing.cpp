@@ -2,48 +2,69 @@
 
 namespace velofield::kernels {
 
+namespace {
+
+// One launch per block of columns: all rows of one block before the next (cache reuse).
+template <class Functor>
+void run_blocks(Functor f, int64_t rows, int64_t width) {
+  using Exec = Kokkos::DefaultExecutionSpace;
+  for (int64_t c0 = 0; c0 < width; c0 += Functor::kCols) {
+    f.c0 = c0;
+    f.n = static_cast<int>(width - c0 < Functor::kCols ? width - c0 : Functor::kCols);
+    Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::RangePolicy<Exec>(0, rows), f);
+  }
+  Kokkos::fence();
+}
+
+}  // namespace
+
+template <class Value>
 void moment_smoothing(int64_t rows, const int64_t* indptr, const int64_t* cols, const double* weights,
-                      int64_t n_source_rows, int64_t width, const double* u, const double* s, double* m_u,
-                      double* m_s, double* m_uu, double* m_us, double* m_ss) {
+                      int64_t n_source_rows, int64_t width, const Value* u, const Value* s, int64_t out_stride,
+                      Value* m_u, Value* m_s, Value* m_uu, Value* m_us, Value* m_ss) {
   if (rows == 0 || width == 0) return;
   using Exec = Kokkos::DefaultExecutionSpace;
   using Mem = Exec::memory_space;
   using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
-  using HostIn = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged>;
-  using HostOut = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged>;
+  using HostIn = Kokkos::View<const Value**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged>;
+  using HostOut = Kokkos::View<Value**, Kokkos::LayoutStride, Kokkos::HostSpace, Unmanaged>;
   const int64_t nnz = indptr[rows];
   const bool second = m_uu && m_us && m_ss;
+  const Kokkos::LayoutStride out_layout(static_cast<size_t>(rows), static_cast<size_t>(out_stride), static_cast<size_t>(width), 1);
 
-  MomentSmoothingFunctor<Mem> f;
+  MomentSmoothingFunctor<Value, Mem> f;
   f.indptr = Kokkos::create_mirror_view_and_copy(Mem(), Kokkos::View<const int64_t*, Kokkos::HostSpace, Unmanaged>(indptr, rows + 1));
   f.cols = Kokkos::create_mirror_view_and_copy(Mem(), Kokkos::View<const int64_t*, Kokkos::HostSpace, Unmanaged>(cols, nnz));
   f.weights = Kokkos::create_mirror_view_and_copy(Mem(), Kokkos::View<const double*, Kokkos::HostSpace, Unmanaged>(weights, nnz));
   f.u = Kokkos::create_mirror_view_and_copy(Mem(), HostIn(u, n_source_rows, width));
   f.s = Kokkos::create_mirror_view_and_copy(Mem(), HostIn(s, n_source_rows, width));
   f.second = second;
-  HostOut h_u(m_u, rows, width), h_s(m_s, rows, width);
-  auto d_u = Kokkos::create_mirror_view(Mem(), h_u);
-  auto d_s = Kokkos::create_mirror_view(Mem(), h_s);
-  f.m_u = d_u;
-  f.m_s = d_s;
-  // Without second moments the three outputs stay empty views that the functor never touches.
-  HostOut h_uu, h_us, h_ss;
-  if (second) {
-    h_uu = HostOut(m_uu, rows, width);
-    h_us = HostOut(m_us, rows, width);
-    h_ss = HostOut(m_ss, rows, width);
-    f.m_uu = Kokkos::create_mirror_view(Mem(), h_uu);
-    f.m_us = Kokkos::create_mirror_view(Mem(), h_us);
-    f.m_ss = Kokkos::create_mirror_view(Mem(), h_ss);
-  }
-  Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::RangePolicy<Exec>(0, rows), f);
-  Kokkos::deep_copy(h_u, d_u);
-  Kokkos::deep_copy(h_s, d_s);
-  if (second) {
-    Kokkos::deep_copy(h_uu, f.m_uu);
-    Kokkos::deep_copy(h_us, f.m_us);
-    Kokkos::deep_copy(h_ss, f.m_ss);
+  // Outputs: written in place where the execution space can reach host memory; otherwise
+  // computed in contiguous device arrays and scattered into the (strided) host rows after.
+  Value* host_out[5] = {m_u, m_s, m_uu, m_us, m_ss};
+  const int n_out = second ? 5 : 2;
+  typename MomentSmoothingFunctor<Value, Mem>::Out* targets[5] = {&f.m_u, &f.m_s, &f.m_uu, &f.m_us, &f.m_ss};
+  if constexpr (Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible) {
+    for (int o = 0; o < n_out; ++o) *targets[o] = HostOut(host_out[o], out_layout);
+    run_blocks(f, rows, width);
+  } else {
+    Kokkos::View<Value**, Kokkos::LayoutRight, Mem> device[5];
+    for (int o = 0; o < n_out; ++o) {
+      device[o] = Kokkos::View<Value**, Kokkos::LayoutRight, Mem>("moment_smoothing out", rows, width);
+      *targets[o] = device[o];
+    }
+    run_blocks(f, rows, width);
+    for (int o = 0; o < n_out; ++o) {
+      auto back = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), device[o]);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t c = 0; c < width; ++c) host_out[o][i * out_stride + c] = back(i, c);
+    }
   }
 }
+
+template void moment_smoothing<double>(int64_t, const int64_t*, const int64_t*, const double*, int64_t, int64_t, const double*,
+                                       const double*, int64_t, double*, double*, double*, double*, double*);
+template void moment_smoothing<float>(int64_t, const int64_t*, const int64_t*, const double*, int64_t, int64_t, const float*,
+                                      const float*, int64_t, float*, float*, float*, float*, float*);
 
 }  // namespace velofield::kernels

@@ -11,11 +11,15 @@ namespace velofield::kernels {
 // s, n_source_rows × width, row-major) and column c:
 //   m_u = Σ_k w_k u[j_k, c]        m_s = Σ_k w_k s[j_k, c]
 //   m_uu = Σ_k w_k u[j_k, c]²      m_us = Σ_k w_k u[j_k, c] s[j_k, c]      m_ss = Σ_k w_k s[j_k, c]²
-// Outputs are rows × width, row-major. m_uu, m_us and m_ss may be null (first moments only).
+// Output row i starts at out + i × out_stride (out_stride >= width, so a block of columns can be
+// written straight into a wider matrix). m_uu, m_us and m_ss may be null (first moments only).
 // Terms are added in the order of the row's entries, so the result does not depend on how the
 // source rows were split between local and fetched (halo) rows.
+// Value is double or float: the values, the sums and the outputs all have that type (float halves
+// the memory traffic and doubles the SIMD width; its sums of a few dozen terms are good to ~1e-6).
+template <class Value>
 void moment_smoothing(int64_t rows, const int64_t* indptr, const int64_t* cols, const double* weights,
-                      int64_t n_source_rows, int64_t width, const double* u, const double* s, double* m_u,
-                      double* m_s, double* m_uu, double* m_us, double* m_ss);
+                      int64_t n_source_rows, int64_t width, const Value* u, const Value* s, int64_t out_stride,
+                      Value* m_u, Value* m_s, Value* m_uu, Value* m_us, Value* m_ss);
 
 }  // namespace velofield::kernels

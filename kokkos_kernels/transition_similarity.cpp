@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "transition_similarity_functor.hpp"
 
 namespace velofield::kernels {
@@ -10,6 +12,7 @@ void transition_similarity(const SimilarityInput<Value>& in, SimilarityTransform
   using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
   const int64_t nnz = in.cells > 0 ? in.offsets[in.cells] : 0;
   Kokkos::View<const Value**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged> h_rows(in.rows, in.n_rows, in.genes);
+  Kokkos::View<const Value**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged> h_halo(in.halo, in.n_halo, in.genes);
   Kokkos::View<const Value**, Kokkos::LayoutRight, Kokkos::HostSpace, Unmanaged> h_velocity(in.velocity, in.cells, in.genes);
   Kokkos::View<const int64_t*, Kokkos::HostSpace, Unmanaged> h_cell_row(in.cell_row, in.cells);
   Kokkos::View<const int64_t*, Kokkos::HostSpace, Unmanaged> h_offsets(in.offsets, in.cells + 1);
@@ -17,6 +20,7 @@ void transition_similarity(const SimilarityInput<Value>& in, SimilarityTransform
   Kokkos::View<double*, Kokkos::HostSpace, Unmanaged> h_similarity(similarity, nnz);
 
   auto rows = Kokkos::create_mirror_view_and_copy(Mem(), h_rows);
+  auto halo = Kokkos::create_mirror_view_and_copy(Mem(), h_halo);
   auto velocity = Kokkos::create_mirror_view_and_copy(Mem(), h_velocity);
   auto cell_row = Kokkos::create_mirror_view_and_copy(Mem(), h_cell_row);
   auto offsets = Kokkos::create_mirror_view_and_copy(Mem(), h_offsets);
@@ -28,10 +32,19 @@ void transition_similarity(const SimilarityInput<Value>& in, SimilarityTransform
   VelocityTransformFunctor<Value, Mem> vt{rows, velocity, cell_row, transformed, norm, sum, transform, measure};
   Kokkos::parallel_for("velofield::transform_velocity", Kokkos::RangePolicy<Exec>(0, in.cells), vt);
 
-  SimilarityFunctor<Value, Exec> f{rows, transformed, norm, sum, cell_row, offsets, neighbor, out, transform, measure};
-  const int vector_length = similarity_lanes<Mem>() == 1 ? 32 : 1;
-  Kokkos::parallel_for("velofield::transition_similarity",
-                       Kokkos::TeamPolicy<Exec>(static_cast<int>(in.cells), Kokkos::AUTO, vector_length), f);
+  const int vector_length = std::is_same<Mem, Kokkos::HostSpace>::value ? 1 : 32;
+  const Kokkos::TeamPolicy<Exec> policy(static_cast<int>(in.cells), Kokkos::AUTO, vector_length);
+  auto run = [&](auto transform_constant) {
+    constexpr SimilarityTransform T = decltype(transform_constant)::value;
+    SimilarityFunctor<Value, Exec, T> f{rows, halo, transformed, norm, sum, cell_row, offsets, neighbor, out, measure};
+    Kokkos::parallel_for("velofield::transition_similarity", policy, f);
+  };
+  switch (transform) {
+    case SimilarityTransform::sqrt: run(std::integral_constant<SimilarityTransform, SimilarityTransform::sqrt>()); break;
+    case SimilarityTransform::log: run(std::integral_constant<SimilarityTransform, SimilarityTransform::log>()); break;
+    case SimilarityTransform::logratio: run(std::integral_constant<SimilarityTransform, SimilarityTransform::logratio>()); break;
+    case SimilarityTransform::linear: run(std::integral_constant<SimilarityTransform, SimilarityTransform::linear>()); break;
+  }
   Kokkos::deep_copy(h_similarity, out);
 }
 

@@ -16,16 +16,19 @@ enum class SimilarityTransform : int { sqrt = 0, log = 1, logratio = 2, linear =
 // without centring.
 enum class SimilarityMeasure : int { pearson = 0, cosine = 1 };
 
-// Rows are row-major with `genes` values each. Neighbour lists index `rows`; a cell's own row
-// (cell_row[i]) may appear in its list, where the displacement is 0 and the similarity is 0.
+// Expressions come from two row-major tables of `genes` values per row: `rows` (the rank's cells,
+// which may be the input layer itself) and `halo` (cells of other ranks). A row index r below
+// n_rows is rows[r], otherwise halo[r − n_rows]. A cell's own row (cell_row[i], in `rows`) may
+// appear in its list, where the displacement is 0 and the similarity is 0.
 template <class Value>
 struct SimilarityInput {
-  int64_t cells = 0, genes = 0, n_rows = 0;
-  const Value* rows = nullptr;            // n_rows × genes: expressions of every cell referenced
+  int64_t cells = 0, genes = 0, n_rows = 0, n_halo = 0;
+  const Value* rows = nullptr;            // n_rows × genes
+  const Value* halo = nullptr;            // n_halo × genes
   const Value* velocity = nullptr;        // cells × genes
   const int64_t* cell_row = nullptr;      // cells: the row of `rows` holding the cell itself
   const int64_t* offsets = nullptr;       // cells + 1: neighbour list of cell i = [offsets[i], offsets[i+1])
-  const int64_t* neighbor_row = nullptr;  // offsets[cells] rows of `rows`
+  const int64_t* neighbor_row = nullptr;  // offsets[cells] row indices
 };
 
 // Writes one similarity per neighbour entry (offsets[cells] values). As in dynamo: a cell whose

@@ -14,7 +14,6 @@ struct UmapEpochParams {
   double a = 1.577, b = 0.895;        // the low-dimensional kernel 1 / (1 + a d^(2b))
   double gamma = 1.0;                 // repulsion strength
   double alpha = 1.0;                 // learning rate of this epoch
-  double negative_sample_rate = 5.0;
   int epoch = 0;                      // 0-based
   uint64_t seed = 0;
   int64_t n_vertices = 0;             // all cells (the snapshot's rows)
@@ -22,16 +21,28 @@ struct UmapEpochParams {
   int dim = 2;
 };
 
-// rows: local cells; indptr/tails: their edges (tails are global cell indices), with per-edge
-// epochs_per_sample (≤ 0: never sampled) and the two per-edge schedules, which this call advances.
-// snapshot: n_vertices × dim (every cell at the start of the epoch); embedding: rows × dim, the
-// local cells, updated in place. An edge is sampled when its next-sample epoch is ≤ epoch; each
-// sample pulls the cell towards the neighbour twice (once for each direction of the symmetric
-// edge, as UMAP's move_other does) and pushes it from a number of random cells set by the
-// negative-sampling schedule. Gradients are clipped to ±4 per coordinate, as in UMAP.
-void umap_epoch(int64_t rows, const int64_t* indptr, const int64_t* tails, const double* epochs_per_sample,
-                double* epoch_of_next_sample, double* epoch_of_next_negative_sample, const float* snapshot,
-                float* embedding, const UmapEpochParams& params);
+// The layout optimisation of one rank's cells, with its edges and per-edge schedules kept in
+// the execution space's memory across epochs (on a GPU they are copied once, not every epoch).
+// rows: local cells; indptr/tails: their edges (tails are global cell indices) with
+// epochs_per_sample (<= 0: never sampled). An edge is sampled when its next-sample epoch is
+// <= the epoch; each sample pulls the cell towards the neighbour twice (once for each direction
+// of the symmetric edge, as UMAP's move_other does) and pushes it from as many random cells as
+// the negative-sampling schedule says. Gradients are clipped to +-4 per coordinate, as in UMAP.
+class UmapEpochs {
+ public:
+  UmapEpochs(int64_t rows, const int64_t* indptr, const int64_t* tails, const double* epochs_per_sample,
+             double negative_sample_rate);
+  ~UmapEpochs();
+  UmapEpochs(const UmapEpochs&) = delete;
+  UmapEpochs& operator=(const UmapEpochs&) = delete;
+  // One epoch. snapshot: n_vertices x dim (every cell at the start of the epoch); embedding:
+  // rows x dim, the local cells (equal to their snapshot rows on entry), updated in place.
+  void run(const UmapEpochParams& params, const float* snapshot, float* embedding);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
 
 // The counter-based generator behind the negative samples, exposed for tests: a uniform 64-bit
 // value from (seed, epoch, cell, draw).

@@ -32,8 +32,9 @@ struct VelocityProjectionFunctor {
       const double length = kmath::sqrt(sq);
       weight_sum += weights(k);
       if (!(length > 0)) continue;   // coinciding positions: dynamo's 0/0 → NaN → 0
+      const double inverse = 1.0 / length;
       for (int64_t d = 0; d < dim; ++d) {
-        const double u = (embedding(rj, d) - embedding(ri, d)) / length;
+        const double u = (embedding(rj, d) - embedding(ri, d)) * inverse;
         projected(i, d) += weights(k) * u;
         unit_sum(i, d) += u;
       }

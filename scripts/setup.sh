@@ -19,6 +19,7 @@ PACKAGES=(
   libopenblas-dev                 # else libtorch/PETSc run on the reference BLAS (15x slower)
   nlohmann-json3-dev
   libsvm-dev                      # the SVR of dynamo's gene selection (sklearn's SVR is libsvm)
+  libhnswlib-dev                  # approximate kNN (HNSW, header-only) for atlas-size neighbour graphs
   libcairo2-dev fonts-dejavu-core # figures: PNG/SVG/PDF
   libxxhash-dev                   # input checksums for checkpoint/resume (XXH3: ~10 GB/s)
   python3-anndata python3-h5py    # the interop tests: anndata reads what we write

@@ -7,8 +7,11 @@
 
 namespace velofield {
 
-std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
-                              int64_t width, const std::function<void(int64_t, float*)>& pack) {
+namespace {
+
+template <class T>
+std::vector<T> fetch_rows_of(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
+                             int64_t width, const std::function<void(int64_t, T*)>& pack, MPI_Datatype type) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -32,7 +35,7 @@ std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, co
         "internal: one row exchange would move " + std::to_string(biggest) + " values (more than 2^31); use smaller blocks");
   // Answer: the requested rows, in request order.
   const int64_t first = partition.begin(rank);
-  std::vector<float> answer(static_cast<size_t>(n_requests * width));
+  std::vector<T> answer(static_cast<size_t>(n_requests * width));
   for (int64_t q = 0; q < n_requests; ++q) pack(requests[static_cast<size_t>(q)] - first, answer.data() + q * width);
   std::vector<int> row_send(static_cast<size_t>(size)), row_send_displs(static_cast<size_t>(size)),
       row_recv(static_cast<size_t>(size)), row_recv_displs(static_cast<size_t>(size));
@@ -43,10 +46,27 @@ std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, co
     row_recv[ur] = static_cast<int>(send_counts[ur] * width);
     row_recv_displs[ur] = static_cast<int>(send_displs[ur] * width);
   }
-  std::vector<float> rows(static_cast<size_t>(static_cast<int64_t>(needed.size()) * width));
-  MPI_Alltoallv(answer.data(), row_send.data(), row_send_displs.data(), MPI_FLOAT, rows.data(), row_recv.data(),
-                row_recv_displs.data(), MPI_FLOAT, comm);
+  std::vector<T> rows(static_cast<size_t>(static_cast<int64_t>(needed.size()) * width));
+  MPI_Alltoallv(answer.data(), row_send.data(), row_send_displs.data(), type, rows.data(), row_recv.data(),
+                row_recv_displs.data(), type, comm);
   return rows;
+}
+
+}  // namespace
+
+std::vector<float> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
+                              int64_t width, const std::function<void(int64_t, float*)>& pack) {
+  return fetch_rows_of<float>(comm, partition, needed, width, pack, MPI_FLOAT);
+}
+
+std::vector<double> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
+                               int64_t width, const std::function<void(int64_t, double*)>& pack) {
+  return fetch_rows_of<double>(comm, partition, needed, width, pack, MPI_DOUBLE);
+}
+
+std::vector<int64_t> fetch_rows(MPI_Comm comm, const BlockPartition& partition, const std::vector<int64_t>& needed,
+                                int64_t width, const std::function<void(int64_t, int64_t*)>& pack) {
+  return fetch_rows_of<int64_t>(comm, partition, needed, width, pack, MPI_INT64_T);
 }
 
 }  // namespace velofield

@@ -1,0 +1,12 @@
+#include "velocity/steady_state_methods.hpp"
+#include "velocity/velocity_method.hpp"
+
+namespace velofield {
+
+// The velocity methods `dynamics --method NAME` knows, one line each.
+void register_builtin_velocity_methods() {
+  register_velocity_method(stochastic_velocity_method());
+  register_velocity_method(deterministic_velocity_method());
+}
+
+}  // namespace velofield
