@@ -20,6 +20,7 @@
 #   env WORK     where the inputs are kept between runs (default /tmp/velofield-bench-vectorfield)
 #   env CELLS    cells of the synthetic field (default 1000000)
 #   env CASES    which runs (default "pancreas_pca pancreas_umap sim_500 sim_2000 sim_5000")
+#   env REPEAT   runs of each pancreas case, the fastest is reported (default 5; the 1M runs once)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 VELOFIELD=${1:-$HERE/build/src/velofield}
@@ -31,6 +32,7 @@ MPIEXEC=${MPIEXEC:-mpiexec --bind-to none}
 WORK=${WORK:-/tmp/velofield-bench-vectorfield}
 CELLS=${CELLS:-1000000}
 CASES=${CASES:-pancreas_pca pancreas_umap sim_500 sim_2000 sim_5000}
+REPEAT=${REPEAT:-5}
 PY=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 mkdir -p "$WORK"
@@ -102,12 +104,22 @@ PY
 fi
 
 printf "%-15s %5s %6s %8s %8s %9s %9s %8s %13s %9s %9s %6s %8s\n" case ranks iters s/iter cpu/iter EM_s stage_s calc_s "peak_RSS_MiB" GFLOP/it floor_s x_floor x_floor_cpu
-run_case() {   # label input basis ranks extra-keys...
-  local label=$1 input=$2 basis=$3 np=$4; shift 4
+run_case() {   # label input basis ranks repeat extra-keys...
+  local label=$1 input=$2 basis=$3 np=$4 repeat=$5; shift 5
   local t="$WORK/timings_${label}_np$np.json" log="$WORK/log_${label}_np$np.txt"
   { printf '[run]\ninput = %s\nstages = vectorfield\nsimulate_if_missing = false\n[vectorfield]\nbasis = %s\n' "$input" "$basis"
     for kv in "$@"; do printf '%s\n' "$kv"; done; } > "$WORK/bench.ini"
-  $MPIEXEC -n "$np" "$VELOFIELD" run --config "$WORK/bench.ini" --timings "$t" > "$log" 2>&1
+  # The fastest of `repeat` runs (the machine may be shared).
+  for ((r = 0; r < repeat; ++r)); do
+    $MPIEXEC -n "$np" "$VELOFIELD" run --config "$WORK/bench.ini" --timings "$t.try" > "$log.try" 2>&1
+    if [ ! -f "$t" ] || /usr/bin/python3 - "$t.try" "$t" <<'PY'
+import json, sys
+wall = lambda p: {s["stage"]: s for s in json.load(open(p))["stages"]}["vectorfield"]["wall_seconds"]
+sys.exit(0 if wall(sys.argv[1]) < wall(sys.argv[2]) else 1)
+PY
+    then mv "$t.try" "$t"; mv "$log.try" "$log"; fi
+  done
+  rm -f "$t.try" "$log.try"
   $PY - "$t" "$log" "$label" "$np" "$GEMM" <<'PY'
 import json, re, sys
 timings, log, label, np_, gemm = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
@@ -129,12 +141,13 @@ PY
 
 for np in "${RANKS[@]}"; do
   for c in $CASES; do
+    rm -f "$WORK/timings_${c}_np$np.json"
     case $c in
-      pancreas_pca) run_case "$c" "$PANCREAS_IN" pca "$np" "M = 500" ;;
-      pancreas_umap) run_case "$c" "$PANCREAS_IN" umap "$np" ;;
-      sim_500) run_case "$c" "$SIM_IN" pca "$np" "M = 500" "restart_num = 1" ;;
-      sim_2000) run_case "$c" "$SIM_IN" pca "$np" "M = 2000" "MaxIter = 2" "restart_num = 1" "vector_calculus = false" ;;
-      sim_5000) run_case "$c" "$SIM_IN" pca "$np" "M = 5000" "MaxIter = 1" "restart_num = 1" "vector_calculus = false" ;;
+      pancreas_pca) run_case "$c" "$PANCREAS_IN" pca "$np" "$REPEAT" "M = 500" ;;
+      pancreas_umap) run_case "$c" "$PANCREAS_IN" umap "$np" "$REPEAT" ;;
+      sim_500) run_case "$c" "$SIM_IN" pca "$np" 1 "M = 500" "restart_num = 1" ;;
+      sim_2000) run_case "$c" "$SIM_IN" pca "$np" 1 "M = 2000" "MaxIter = 2" "restart_num = 1" "vector_calculus = false" ;;
+      sim_5000) run_case "$c" "$SIM_IN" pca "$np" 1 "M = 5000" "MaxIter = 1" "restart_num = 1" "vector_calculus = false" ;;
       *) echo "unknown case $c"; exit 1 ;;
     esac
   done

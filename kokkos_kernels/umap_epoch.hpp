@@ -26,8 +26,10 @@ struct UmapEpochParams {
 // rows: local cells; indptr/tails: their edges (tails are global cell indices) with
 // epochs_per_sample (<= 0: never sampled). An edge is sampled when its next-sample epoch is
 // <= the epoch; each sample pulls the cell towards the neighbour twice (once for each direction
-// of the symmetric edge, as UMAP's move_other does) and pushes it from as many random cells as
-// the negative-sampling schedule says. Gradients are clipped to +-4 per coordinate, as in UMAP.
+// of the symmetric edge, as UMAP's move_other does; both with the gradient coefficient at the
+// starting distance) and pushes it from as many random cells as the negative-sampling schedule
+// says (up to 8 pushes from the same position at a time). Single precision, powers by fast_pow.
+// Gradients are clipped to +-4 per coordinate, as in UMAP.
 class UmapEpochs {
  public:
   UmapEpochs(int64_t rows, const int64_t* indptr, const int64_t* tails, const double* epochs_per_sample,
@@ -35,8 +37,8 @@ class UmapEpochs {
   ~UmapEpochs();
   UmapEpochs(const UmapEpochs&) = delete;
   UmapEpochs& operator=(const UmapEpochs&) = delete;
-  // One epoch. snapshot: n_vertices x dim (every cell at the start of the epoch); embedding:
-  // rows x dim, the local cells (equal to their snapshot rows on entry), updated in place.
+  // One epoch. snapshot: n_vertices x dim (every other cell as the cells see it: its position at
+  // the last exchange); embedding: rows x dim, the local cells, updated in place. dim <= 8.
   void run(const UmapEpochParams& params, const float* snapshot, float* embedding);
 
  private:

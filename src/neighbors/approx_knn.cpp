@@ -2,6 +2,7 @@
 
 #include <hnswlib/hnswlib.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "core/log.hpp"
@@ -10,7 +11,7 @@
 
 namespace velofield {
 
-KnnGraph approx_knn(const KnnPoints& points, int k, const HnswOptions& options) {
+KnnGraph approx_knn(const KnnPoints& points, int k, const HnswOptions& options, ApproxKnnReport* report) {
   const int dim = points.dim;
   const int64_t n_local = points.n_local(), first = points.first();
   // hnswlib works in float32; the candidates' distances are recomputed in double below, so the
@@ -31,7 +32,6 @@ KnnGraph approx_knn(const KnnPoints& points, int k, const HnswOptions& options) 
       index->addPoint(local_f.data() + i * padded, static_cast<hnswlib::labeltype>(i));
       if (n_local >= 100000) log().progress("kNN (approx): index insertions on rank 0", i + 1, n_local);
     }
-    index->setEf(static_cast<size_t>(std::max(options.ef_search, k)));
   }
   const double* data = points.local.data();
   LocalSearch search = [&](int64_t n, const double* queries, const int64_t* ids, int others, double* best_dist2,
@@ -63,15 +63,76 @@ KnnGraph approx_knn(const KnnPoints& points, int k, const HnswOptions& options) 
       if (n >= 100000) log().progress("kNN (approx): queries answered on rank 0", i + 1, n);
     }
   };
+  auto search_with = [&](int ef, std::vector<double> query_points, std::vector<int64_t> query_ids) {
+    if (index) index->setEf(static_cast<size_t>(std::max(ef, k)));
+    QueryLists lists;
+    lists.points = std::move(query_points);
+    lists.ids = std::move(query_ids);
+    lists.dist2.resize(static_cast<size_t>(lists.size() * (k - 1)));
+    lists.best.resize(static_cast<size_t>(lists.size() * (k - 1)));
+    kernels::knn_lists_reset(lists.size(), k - 1, lists.dist2.data(), lists.best.data());
+    ring_search(points.comm, dim, k - 1, lists, search);
+    return lists;
+  };
+
+  // The recall sample: evenly spaced global cells (the same at any rank count), exact lists.
+  const int64_t n_total = points.partition.total;
+  const int64_t sample = std::min(options.sample, n_total);
+  std::vector<double> s_points;
+  std::vector<int64_t> s_ids;
+  for (int64_t s = 0; s < sample; ++s) {
+    const int64_t g = s * n_total / sample;
+    if (g < first || g >= first + n_local) continue;
+    s_ids.push_back(g);
+    s_points.insert(s_points.end(), points.local.begin() + (g - first) * dim, points.local.begin() + (g - first + 1) * dim);
+  }
+  QueryLists truth;
+  if (sample > 0) truth = exact_lists_for(points, k, s_points, s_ids);
+  auto recall_of = [&](const QueryLists& found) {
+    double hits[2] = {0, 0};
+    for (int64_t q = 0; q < truth.size(); ++q) {
+      std::vector<int64_t> t(truth.best.begin() + q * (k - 1), truth.best.begin() + (q + 1) * (k - 1));
+      std::sort(t.begin(), t.end());
+      for (int j = 0; j < k - 1; ++j) hits[0] += std::binary_search(t.begin(), t.end(), found.best[static_cast<size_t>(q * (k - 1) + j)]);
+      hits[1] += k - 1;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, hits, 2, MPI_DOUBLE, MPI_SUM, points.comm);
+    return hits[1] > 0 ? hits[0] / hits[1] : -1.0;
+  };
+
+  int ef = options.ef_search;
+  double recall = -1;
+  if (ef <= 0 && sample > 0) {
+    // Growing by half each step: the query cost is about linear in ef, so overshooting the needed
+    // list by up to 1.5x (not 2x) bounds the waste.
+    for (ef = std::max(k, 32);; ef += ef / 2) {
+      recall = recall_of(search_with(ef, s_points, s_ids));
+      log().info(cat("kNN (approx): search list ", ef, ": recall ", recall, " on ", sample, " cells"));
+      if (recall >= options.target_recall) break;
+      if (ef + ef / 2 > options.max_ef) {
+        log().warn(cat("kNN (approx): recall ", recall, " is below the target ", options.target_recall,
+                       " at the largest search list (", ef, "); raise hnsw_max_ef or hnsw_M, or use exact search"));
+        break;
+      }
+    }
+  } else if (ef <= 0) {
+    ef = 4 * k;
+  }
+
   std::vector<int64_t> ids(static_cast<size_t>(n_local));
   for (int64_t i = 0; i < n_local; ++i) ids[static_cast<size_t>(i)] = first + i;
-  QueryLists lists;
-  lists.points = points.local;
-  lists.ids = std::move(ids);
-  lists.dist2.resize(static_cast<size_t>(n_local * (k - 1)));
-  lists.best.resize(static_cast<size_t>(n_local * (k - 1)));
-  kernels::knn_lists_reset(n_local, k - 1, lists.dist2.data(), lists.best.data());
-  ring_search(points.comm, dim, k - 1, lists, search);
+  QueryLists lists = search_with(ef, points.local, std::move(ids));
+  // The sample's final lists are the ones just found (same index, same list size): its recall is
+  // measured on them, not on a rerun.
+  if (sample > 0) {
+    QueryLists found;
+    for (int64_t g : s_ids) {
+      const int64_t i = g - first;
+      found.best.insert(found.best.end(), lists.best.begin() + i * (k - 1), lists.best.begin() + (i + 1) * (k - 1));
+    }
+    recall = recall_of(found);
+  }
+  if (report) *report = {ef, recall, sample};
   return graph_from_lists(lists, k);
 }
 

@@ -97,14 +97,21 @@ DistMatrix fuzzy_union_graph(MPI_Comm comm, const KnnGraph& knn, const SmoothKnn
     }
     indptr.push_back(static_cast<int64_t>(cols.size()));
   }
-  DistMatrix directed = DistMatrix::from_local_csr(comm, knn.n_local, n_obs, indptr, cols, vals, DType::f32);
-  Mat transposed = nullptr;
-  check_petsc(MatTranspose(directed.mat(), MAT_INITIAL_MATRIX, &transposed), "MatTranspose");
-  DistMatrix reverse(transposed, DType::f32);
+  // The directed graph and its transpose are only needed as row copies: each is freed as soon as
+  // its rows are out (at atlas scale they are hundreds of MB per rank).
   std::vector<int64_t> p1, c1, p2, c2;
   std::vector<double> v1, v2;
-  directed.local_csr(p1, c1, v1);
-  reverse.local_csr(p2, c2, v2);
+  {
+    DistMatrix directed = DistMatrix::from_local_csr(comm, knn.n_local, n_obs, indptr, cols, vals, DType::f32);
+    std::vector<int64_t>().swap(cols);
+    std::vector<double>().swap(vals);
+    Mat transposed = nullptr;
+    check_petsc(MatTranspose(directed.mat(), MAT_INITIAL_MATRIX, &transposed), "MatTranspose");
+    DistMatrix reverse(transposed, DType::f32);
+    directed.local_csr(p1, c1, v1);
+    directed = DistMatrix();
+    reverse.local_csr(p2, c2, v2);
+  }
   // Merge the two sorted rows: A = (a + aᵀ) - a·aᵀ, in float32 as scipy computes it on float32 data.
   std::vector<int64_t> out_ptr{0}, out_cols;
   std::vector<double> out_vals;

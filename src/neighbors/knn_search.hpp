@@ -15,7 +15,6 @@ struct KnnOptions {
   std::string method = "auto";       // a name in knn_methods(), or auto
   int64_t exact_max_cells = 50000;   // auto: exact up to this many cells, approx above
   HnswOptions hnsw;
-  int64_t recall_sample = 1000;      // approx: cells whose lists are checked against exact ones (0: none)
 };
 
 struct KnnResult {
@@ -23,18 +22,16 @@ struct KnnResult {
   std::string method;                // the method that ran
   double recall = -1;                // approx with a sample: mean fraction of the exact k-1 others found
   int64_t recall_cells = 0;
+  int ef = 0;                        // approx: the search list used
 };
 
-using KnnMethod = std::function<KnnGraph(const KnnPoints&, const KnnOptions&)>;
+// A method fills result.graph (and, if it measures them, recall, recall_cells, ef).
+using KnnMethod = std::function<void(const KnnPoints&, const KnnOptions&, KnnResult&)>;
 // The registry: adding a method is adding its file and one line in knn_search.cpp.
 const std::map<std::string, KnnMethod>& knn_methods();
 std::string knn_method_names();      // "approx, exact" for help and messages
 
-// Collective. Runs the chosen method; for approx with recall_sample > 0, measures the recall.
+// Collective. Runs the chosen method.
 KnnResult nearest_neighbors(const KnnPoints& points, const KnnOptions& options);
-
-// Collective. Mean over a deterministic sample of cells (evenly spaced global indices, the same at
-// any rank count) of |approximate others ∩ exact others| / (k - 1). Returns {recall, cells}.
-std::pair<double, int64_t> knn_recall(const KnnPoints& points, const KnnGraph& graph, int64_t sample);
 
 }  // namespace velofield

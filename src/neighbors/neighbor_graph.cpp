@@ -91,6 +91,9 @@ NeighborGraph build_neighbor_graph(const Dataset& dataset, const NeighborGraphOp
   const SmoothKnn smooth = smooth_knn_dist(dataset.comm, g.knn.graph);
   g.connectivities = fuzzy_union_graph(dataset.comm, g.knn.graph, smooth, dataset.n_obs);
   g.distances = knn_distance_matrix(dataset.comm, g.knn.graph, dataset.n_obs);
+  // The lists now live in the two matrices; at atlas scale they are hundreds of MB per rank.
+  std::vector<int64_t>().swap(g.knn.graph.ids);
+  std::vector<double>().swap(g.knn.graph.distances);
   log().detail(cat("neighbour graph: kNN search ", t1 - t0, " s, fuzzy connectivities and distances ", MPI_Wtime() - t1, " s"));
   return g;
 }
@@ -108,6 +111,7 @@ void store_neighbor_graph(Dataset& dataset, NeighborGraph& graph, const Neighbor
   if (graph.knn.recall >= 0) {
     params["recall"] = UnsNode::scalar<double>(graph.knn.recall);
     params["recall_cells"] = UnsNode::scalar<int64_t>(graph.knn.recall_cells);
+    params["hnsw_ef"] = UnsNode::scalar<int64_t>(graph.knn.ef);
   }
   UnsNode neighbors = UnsNode::dict();
   neighbors["connectivities_key"] = UnsNode::string("connectivities");

@@ -17,7 +17,7 @@ struct NeighborGraphOptions {
 };
 
 struct NeighborGraph {
-  KnnResult knn;
+  KnnResult knn;                   // method and recall (the lists themselves are in the matrices)
   int n_pcs = 0;                   // columns actually used
   DistMatrix connectivities;       // symmetric fuzzy graph (float32)
   DistMatrix distances;            // directed kNN distances without self

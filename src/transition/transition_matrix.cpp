@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "data/row_exchange.hpp"
+#include "transition/dist_matrix_row_builder.hpp"
 #include "transition/gene_columns.hpp"
 #include "transition/global_percentile.hpp"
 #include "transition/knn_table.hpp"
@@ -106,17 +107,19 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
   MPI_Allreduce(MPI_IN_PLACE, &passes, 1, MPI_INT64_T, MPI_MAX, d.comm);
   const std::function<void(int64_t, Value*)> pack = [&](int64_t r, Value* out) { std::copy(local + r * G, local + (r + 1) * G, out); };
   std::vector<Value> chunk_rows;
-  // Each pass appends its nonzero similarities as a CSR over the scoring order: table row (int32:
-  // a rank's table has fewer than 2^31 rows) and ρ. No per-cell vectors: their doubling would
-  // cost up to twice the entries.
-  struct PassEntries {
-    std::vector<int64_t> offsets;   // n + 1, by position in the scoring order
-    std::vector<int32_t> row;       // table rows (global cells after the passes)
+  // Each pass keeps, per block of cells (in scoring order), their nonzero similarities as a small
+  // exactly-sized CSR: table row (int32: a rank's table has fewer than 2^31 rows) and ρ. No
+  // per-cell or growing arrays (their doubling would cost up to twice the entries), and a block's
+  // arrays are freed as soon as its rows are in the matrix.
+  struct BlockEntries {
+    std::vector<int64_t> offsets{0};   // cells of the block + 1
+    std::vector<int32_t> row;
     std::vector<double> value;
   };
-  std::vector<PassEntries> found(static_cast<size_t>(passes));
-  agree(d.comm, nb.rows() <= INT32_MAX, "cell-velocities: more than 2^31 cells in one rank's neighbourhoods: use more ranks");
   const int64_t block = std::max<int64_t>(16, std::min<int64_t>(int64_t(1) << 16, (int64_t(1) << 22) / G));
+  const int64_t blocks = (n + block - 1) / block;
+  std::vector<std::vector<BlockEntries>> found(static_cast<size_t>(passes), std::vector<BlockEntries>(static_cast<size_t>(blocks)));
+  agree(d.comm, nb.rows() <= INT32_MAX, "cell-velocities: more than 2^31 cells in one rank's neighbourhoods: use more ranks");
   std::vector<int64_t> stamp(static_cast<size_t>(nb.rows()), -1), offsets, neighbor, cell_row, around;
   std::vector<Value> velocity;
   std::vector<double> similarity;
@@ -143,8 +146,6 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
     }
     const double t_kernel = MPI_Wtime(), c_kernel = cpu_seconds();
     std::fill(stamp.begin(), stamp.end(), -1);   // neighbourhoods are rebuilt in every pass
-    PassEntries& out = found[static_cast<size_t>(pass)];
-    out.offsets.assign(1, 0);
     for (int64_t b0 = 0; b0 < n; b0 += block) {
       const int64_t b1 = std::min(n, b0 + block), cells = b1 - b0;
       offsets.assign(1, 0);
@@ -159,8 +160,9 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
         offsets.push_back(static_cast<int64_t>(neighbor.size()));
         cell_row.push_back(i);
       }
+      BlockEntries& out = found[static_cast<size_t>(pass)][static_cast<size_t>(b0 / block)];
       if (neighbor.empty()) {
-        out.offsets.insert(out.offsets.end(), static_cast<size_t>(cells), out.offsets.back());
+        out.offsets.assign(static_cast<size_t>(cells + 1), 0);
         continue;
       }
       velocity.resize(static_cast<size_t>(cells * G));
@@ -178,13 +180,18 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
       in.offsets = offsets.data();
       in.neighbor_row = neighbor.data();
       kernels::transition_similarity(in, o.transform, o.measure, similarity.data());
+      auto kept = [&](int64_t q, int64_t k) { return similarity[static_cast<size_t>(k)] != 0 && neighbor[static_cast<size_t>(k)] != cell_row[static_cast<size_t>(q)]; };
+      int64_t count = 0;
+      for (int64_t q = 0; q < cells; ++q)
+        for (int64_t k = offsets[static_cast<size_t>(q)]; k < offsets[static_cast<size_t>(q + 1)]; ++k) count += kept(q, k);
+      out.row.reserve(static_cast<size_t>(count));
+      out.value.reserve(static_cast<size_t>(count));
       for (int64_t q = 0; q < cells; ++q) {
         for (int64_t k = offsets[static_cast<size_t>(q)]; k < offsets[static_cast<size_t>(q + 1)]; ++k) {
-          const double sim = similarity[static_cast<size_t>(k)];
+          if (!kept(q, k)) continue;
           const int64_t r = neighbor[static_cast<size_t>(k)];
-          if (sim == 0 || r == cell_row[static_cast<size_t>(q)]) continue;
           out.row.push_back(static_cast<int32_t>(pass == 0 ? r : lo + (r - n)));
-          out.value.push_back(sim);
+          out.value.push_back(similarity[static_cast<size_t>(k)]);
         }
         out.offsets.push_back(static_cast<int64_t>(out.row.size()));
       }
@@ -195,34 +202,6 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
   }
   std::vector<Value>().swap(chunk_rows);
   std::vector<Value>().swap(local_copy);
-  // The rows of T in the rank's cell order, each by column (the order dynamo's CSR sums in, and
-  // PETSc's insertion order), with c_i = the largest ρ of the row.
-  std::vector<int64_t> position(static_cast<size_t>(n));
-  for (int64_t p = 0; p < n; ++p) position[static_cast<size_t>(order[static_cast<size_t>(p)])] = p;
-  std::vector<int64_t> indptr(static_cast<size_t>(n + 1), 0), cols;
-  std::vector<double> values, best(static_cast<size_t>(n), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t count = 0;
-    for (const auto& f : found) count += f.offsets[static_cast<size_t>(position[static_cast<size_t>(i)] + 1)] - f.offsets[static_cast<size_t>(position[static_cast<size_t>(i)])];
-    indptr[static_cast<size_t>(i + 1)] = indptr[static_cast<size_t>(i)] + count;
-  }
-  cols.resize(static_cast<size_t>(indptr.back()));
-  values.resize(static_cast<size_t>(indptr.back()));
-  std::vector<Entry> row;
-  for (int64_t i = 0; i < n; ++i) {
-    row.clear();
-    const int64_t p = position[static_cast<size_t>(i)];
-    for (const auto& f : found)
-      for (int64_t k = f.offsets[static_cast<size_t>(p)]; k < f.offsets[static_cast<size_t>(p + 1)]; ++k)
-        row.push_back({nb.row_cell(f.row[static_cast<size_t>(k)]), f.value[static_cast<size_t>(k)]});
-    std::sort(row.begin(), row.end(), [](const Entry& a, const Entry& e) { return a.cell < e.cell; });
-    for (size_t k = 0; k < row.size(); ++k) {
-      cols[static_cast<size_t>(indptr[static_cast<size_t>(i)]) + k] = row[k].cell;
-      values[static_cast<size_t>(indptr[static_cast<size_t>(i)]) + k] = row[k].value;
-      best[static_cast<size_t>(i)] = std::max(best[static_cast<size_t>(i)], row[k].value);
-    }
-  }
-  std::vector<PassEntries>().swap(found);
   rep.table_rows = nb.rows();
   rep.halo_rows = halo;
   rep.bytes_received = nb.knn_bytes_received() + halo * G * static_cast<int64_t>(sizeof(Value));
@@ -230,32 +209,77 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
   rep.cpu_seconds_kernel = cpu_kernel;
   rep.passes = passes;
 
-  // Kernel, self weight and row normalisation (dynamo's order: L1-normalise with the diagonal,
-  // then drop the diagonal).
+  // c_i = the largest ρ of row i (0 for none), then ub over all cells.
   t0 = MPI_Wtime();
-  rep.upper_bound = global_percentile(best, d.n_obs, 98.0, d.comm);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t self = d.obs_begin + i, begin = indptr[static_cast<size_t>(i)], end = indptr[static_cast<size_t>(i + 1)];
-    const double diagonal = std::expm1(std::clamp(rep.upper_bound - best[static_cast<size_t>(i)], 0.0, 1.0) / o.sigma);
-    double l1 = 0;
-    bool diagonal_added = false;
-    for (int64_t k = begin; k < end; ++k) {
-      if (!diagonal_added && cols[static_cast<size_t>(k)] > self) {
-        l1 += diagonal;
-        diagonal_added = true;
-      }
-      double& v = values[static_cast<size_t>(k)];
-      v = v > 0 ? std::expm1(v / o.sigma) : -std::expm1(-v / o.sigma);
-      l1 += std::fabs(v);
+  std::vector<double> best(static_cast<size_t>(n), 0.0);
+  for (const auto& pass_blocks : found)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const BlockEntries& e = pass_blocks[static_cast<size_t>(b)];
+      for (size_t q = 0; q + 1 < e.offsets.size(); ++q)
+        for (int64_t k = e.offsets[q]; k < e.offsets[q + 1]; ++k) {
+          double& c = best[static_cast<size_t>(order[static_cast<size_t>(b * block) + q])];
+          c = std::max(c, e.value[static_cast<size_t>(k)]);
+        }
     }
-    if (!diagonal_added) l1 += diagonal;
-    for (int64_t k = begin; k < end; ++k) values[static_cast<size_t>(k)] /= l1;
-    rep.empty_rows += begin == end;
+  rep.upper_bound = global_percentile(best, d.n_obs, 98.0, d.comm);
+
+  // T straight into PETSc, a block of rows at a time (rows may go in any order), each block's
+  // similarities freed once its rows are in: the memory holds the entries once, not three times.
+  // Pass 0 holds the rank's own columns (PETSc's diagonal block), the other passes the rest.
+  std::vector<PetscInt> d_nnz(static_cast<size_t>(n), 0), o_nnz(static_cast<size_t>(n), 0);
+  for (int64_t pass = 0; pass < passes; ++pass)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const BlockEntries& e = found[static_cast<size_t>(pass)][static_cast<size_t>(b)];
+      for (size_t q = 0; q + 1 < e.offsets.size(); ++q)
+        (pass == 0 ? d_nnz : o_nnz)[static_cast<size_t>(order[static_cast<size_t>(b * block) + q])] +=
+            static_cast<PetscInt>(e.offsets[q + 1] - e.offsets[q]);
+    }
+  DistMatrixRowBuilder T(d.comm, n, d.n_obs, d_nnz, o_nnz);
+  std::vector<PetscInt>().swap(d_nnz);
+  std::vector<PetscInt>().swap(o_nnz);
+  std::vector<Entry> row;
+  std::vector<PetscInt> cols;
+  std::vector<PetscScalar> values;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t b0 = b * block, cells = std::min(n, b0 + block) - b0;
+    for (int64_t q = 0; q < cells; ++q) {
+      const int64_t i = order[static_cast<size_t>(b0 + q)], self = d.obs_begin + i;
+      row.clear();
+      for (int64_t pass = 0; pass < passes; ++pass) {
+        const BlockEntries& e = found[static_cast<size_t>(pass)][static_cast<size_t>(b)];
+        for (int64_t k = e.offsets[static_cast<size_t>(q)]; k < e.offsets[static_cast<size_t>(q + 1)]; ++k)
+          row.push_back({nb.row_cell(e.row[static_cast<size_t>(k)]), e.value[static_cast<size_t>(k)]});
+      }
+      // By column: the order dynamo's CSR sums in, and PETSc's.
+      std::sort(row.begin(), row.end(), [](const Entry& a, const Entry& e) { return a.cell < e.cell; });
+      const double diagonal = std::expm1(std::clamp(rep.upper_bound - best[static_cast<size_t>(i)], 0.0, 1.0) / o.sigma);
+      double l1 = 0;
+      bool diagonal_added = false;
+      for (auto& e : row) {
+        if (!diagonal_added && e.cell > self) {
+          l1 += diagonal;
+          diagonal_added = true;
+        }
+        e.value = e.value > 0 ? std::expm1(e.value / o.sigma) : -std::expm1(-e.value / o.sigma);
+        l1 += std::fabs(e.value);
+      }
+      if (!diagonal_added) l1 += diagonal;
+      cols.resize(row.size());
+      values.resize(row.size());
+      for (size_t k = 0; k < row.size(); ++k) {
+        cols[k] = static_cast<PetscInt>(row[k].cell);
+        values[k] = row[k].value / l1;
+      }
+      T.set_row(self, cols, values);
+      rep.entries += static_cast<int64_t>(row.size());
+      rep.empty_rows += row.empty();
+    }
+    for (auto& pass_blocks : found) pass_blocks[static_cast<size_t>(b)] = BlockEntries();
   }
-  rep.entries = static_cast<int64_t>(cols.size());
-  DistMatrix T = DistMatrix::from_local_csr(d.comm, n, d.n_obs, indptr, cols, values, DType::f64);
+  std::vector<std::vector<BlockEntries>>().swap(found);
+  DistMatrix matrix = T.assemble();
   rep.seconds_assembly = MPI_Wtime() - t0;
-  return T;
+  return matrix;
 }
 
 }  // namespace

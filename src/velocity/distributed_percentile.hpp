@@ -8,8 +8,9 @@
 // The order statistics are found by a most-significant-digit radix selection on the
 // order-preserving integer image of the doubles: rounds of a 256-bin histogram per gene,
 // all-reduced, each fixing 8 more bits of the answer, until the bucket holding the answer has at
-// most a couple of thousand values over all ranks; those are gathered and sorted, which gives both
-// order statistics. Every rank ends with the same bits, whatever the number of ranks.
+// most a couple of thousand values over all ranks; those are gathered and the two order statistics
+// selected among them. Every rank ends with the same bits, whatever the number of ranks. Each rank
+// also learns how many of its own values lie at or beyond the result, without another pass.
 #include <mpi.h>
 
 #include <cstdint>

@@ -59,9 +59,11 @@ t = json.load(open(sys.argv[2]))["stages"]
 names = [s["stage"] for s in t]
 assert names[0] == "read" and names[-1] == "write", names
 for s in t:
-    assert s["ranks"] == 2 and s["cells"] == 3696 and s["genes"] == 2000, s
+    assert s["ranks"] == 2, s
     assert len(s["peak_rss_bytes_per_rank"]) == 2 and min(s["peak_rss_bytes_per_rank"]) > 0, s
-    assert s["wall_seconds"] > 0, s
+    assert s["wall_seconds"] >= 0, s
+for s in (t[0], t[-1]):   # read and write see the whole dataset (sub-steps may report their own sizes)
+    assert s["cells"] == 3696 and s["genes"] == 2000, s
 PY
 else
   echo "SKIPPED: $PANCREAS is absent (CI has it): info/main-job checks on the pancreas data"
@@ -74,7 +76,7 @@ mpi 3 run --config "$ROOT/inputs/pancreas.ini" --run.input "$tmp/absent.h5ad" --
 $PY -c "import anndata as ad, sys; a = ad.read_h5ad(sys.argv[1]); assert a.shape == (3696, 50), a.shape" "$tmp/sim.h5ad" \
   && ok "simulated fallback has 3696 × 50 (config + override)" || bad "simulated fallback shape"
 # Overrides of unknown sections/keys are errors.
-mpi 2 run --config "$ROOT/inputs/pancreas.ini" --moments.n_neighbours 30 > "$tmp/out" 2>&1
+mpi 2 run --config "$ROOT/inputs/pancreas.ini" --nosuchstage.n_neighbors 30 > "$tmp/out" 2>&1
 [ $? -ne 0 ] && grep -q "unknown section" "$tmp/out" && ok "unknown config section" || { bad "unknown config section"; cat "$tmp/out"; }
 
 echo "cli: $passed passed, $failed failed"
