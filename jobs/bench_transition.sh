@@ -20,7 +20,7 @@ MPI="mpirun --oversubscribe --bind-to none"
 mkdir -p "$WORK"
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s={x['stage']:x for x in d['stages']}; print(eval(sys.argv[2]))" "$@"; }
 
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN) cores"
 printf "%-10s %-5s %-22s %9s %12s %14s\n" input ranks step seconds "RSS MiB/rank" "received MiB"
 for size in $SIZES; do
   if [ "$size" = pancreas ]; then IN=$WORK/pancreas.h5ad; BASES="umap, pca"; else IN=$WORK/sim_$size.h5ad; BASES="true_2d"; fi
