@@ -120,7 +120,7 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
   const int64_t blocks = (n + block - 1) / block;
   std::vector<std::vector<BlockEntries>> found(static_cast<size_t>(passes), std::vector<BlockEntries>(static_cast<size_t>(blocks)));
   agree(d.comm, nb.rows() <= INT32_MAX, "cell-velocities: more than 2^31 cells in one rank's neighbourhoods: use more ranks");
-  std::vector<int64_t> stamp(static_cast<size_t>(nb.rows()), -1), offsets, neighbor, cell_row, around;
+  std::vector<int64_t> stamp(static_cast<size_t>(nb.rows()), -1), offsets, neighbor, cell_row, around, active;
   std::vector<Value> velocity;
   std::vector<double> similarity;
   const auto& order = nb.order();
@@ -148,28 +148,36 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
     std::fill(stamp.begin(), stamp.end(), -1);   // neighbourhoods are rebuilt in every pass
     for (int64_t b0 = 0; b0 < n; b0 += block) {
       const int64_t b1 = std::min(n, b0 + block), cells = b1 - b0;
+      // The kernel sees only the block's cells with a neighbour in this pass's rows (`active`,
+      // positions in the block): a halo chunk serves a stretch of the scoring order, and the
+      // velocity transform of the other cells would be wasted.
       offsets.assign(1, 0);
       neighbor.clear();
       cell_row.clear();
+      active.clear();
       for (int64_t q = 0; q < cells; ++q) {
         const int64_t i = order[static_cast<size_t>(b0 + q)];
         around.clear();
         nb.neighborhood(i, around, stamp);
+        const size_t before = neighbor.size();
         for (int64_t r : around)
           if (r >= lo && r < hi) neighbor.push_back(pass == 0 ? r : n + (r - lo));   // the kernel's halo is this chunk
+        if (neighbor.size() == before) continue;
         offsets.push_back(static_cast<int64_t>(neighbor.size()));
         cell_row.push_back(i);
+        active.push_back(q);
       }
       BlockEntries& out = found[static_cast<size_t>(pass)][static_cast<size_t>(b0 / block)];
-      if (neighbor.empty()) {
+      if (active.empty()) {
         out.offsets.assign(static_cast<size_t>(cells + 1), 0);
         continue;
       }
-      velocity.resize(static_cast<size_t>(cells * G));
-      for (int64_t q = 0; q < cells; ++q) v_cols.read(order[static_cast<size_t>(b0 + q)], velocity.data() + q * G);
+      const int64_t m = static_cast<int64_t>(active.size());
+      velocity.resize(static_cast<size_t>(m * G));
+      for (int64_t a = 0; a < m; ++a) v_cols.read(cell_row[static_cast<size_t>(a)], velocity.data() + a * G);
       similarity.resize(neighbor.size());
       kernels::SimilarityInput<Value> in;
-      in.cells = cells;
+      in.cells = m;
       in.genes = G;
       in.n_rows = n;
       in.rows = local;
@@ -180,18 +188,21 @@ DistMatrix build(const Dataset& d, const std::vector<int64_t>& genes, const Tran
       in.offsets = offsets.data();
       in.neighbor_row = neighbor.data();
       kernels::transition_similarity(in, o.transform, o.measure, similarity.data());
-      auto kept = [&](int64_t q, int64_t k) { return similarity[static_cast<size_t>(k)] != 0 && neighbor[static_cast<size_t>(k)] != cell_row[static_cast<size_t>(q)]; };
+      auto kept = [&](int64_t a, int64_t k) { return similarity[static_cast<size_t>(k)] != 0 && neighbor[static_cast<size_t>(k)] != cell_row[static_cast<size_t>(a)]; };
       int64_t count = 0;
-      for (int64_t q = 0; q < cells; ++q)
-        for (int64_t k = offsets[static_cast<size_t>(q)]; k < offsets[static_cast<size_t>(q + 1)]; ++k) count += kept(q, k);
+      for (int64_t a = 0; a < m; ++a)
+        for (int64_t k = offsets[static_cast<size_t>(a)]; k < offsets[static_cast<size_t>(a + 1)]; ++k) count += kept(a, k);
       out.row.reserve(static_cast<size_t>(count));
       out.value.reserve(static_cast<size_t>(count));
-      for (int64_t q = 0; q < cells; ++q) {
-        for (int64_t k = offsets[static_cast<size_t>(q)]; k < offsets[static_cast<size_t>(q + 1)]; ++k) {
-          if (!kept(q, k)) continue;
-          const int64_t r = neighbor[static_cast<size_t>(k)];
-          out.row.push_back(static_cast<int32_t>(pass == 0 ? r : lo + (r - n)));
-          out.value.push_back(similarity[static_cast<size_t>(k)]);
+      for (int64_t q = 0, a = 0; q < cells; ++q) {
+        if (a < m && active[static_cast<size_t>(a)] == q) {
+          for (int64_t k = offsets[static_cast<size_t>(a)]; k < offsets[static_cast<size_t>(a + 1)]; ++k) {
+            if (!kept(a, k)) continue;
+            const int64_t r = neighbor[static_cast<size_t>(k)];
+            out.row.push_back(static_cast<int32_t>(pass == 0 ? r : lo + (r - n)));
+            out.value.push_back(similarity[static_cast<size_t>(k)]);
+          }
+          ++a;
         }
         out.offsets.push_back(static_cast<int64_t>(out.row.size()));
       }
