@@ -47,13 +47,17 @@ std::vector<std::string> StageConfig::get_list(const std::string& key) const {
 
 const std::vector<Stage>& stages() { return registry(); }
 
-const Stage* find_stage(const std::string& name) {
+const Stage* find_stage(const std::string& entry) {
+  const size_t colon = entry.find(':');
+  if (colon != std::string::npos && (colon == 0 || colon + 1 == entry.size())) return nullptr;   // ":x" and "x:" are typos
+  const std::string name = entry.substr(0, colon);
   for (const auto& s : registry())
     if (s.name == name) return &s;
   return nullptr;
 }
 
 void register_stage(Stage stage) {
+  if (stage.name.find(':') != std::string::npos) throw Error("internal: stage name '" + stage.name + "' may not contain ':'");
   if (find_stage(stage.name)) return;
   registry().push_back(std::move(stage));
 }

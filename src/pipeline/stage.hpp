@@ -47,7 +47,10 @@ struct Stage {
 // Registered stages, in registration order. Registration happens in register_builtin_stages()
 // (stage_list.cpp): adding a stage is adding its file and one line there.
 const std::vector<Stage>& stages();
-const Stage* find_stage(const std::string& name);
+// A stage by name. A pipeline entry may carry a label, NAME:LABEL, to run one stage twice with
+// different settings (dynamo's tutorial fits the vector field in pca and then in umap space):
+// the entry `vectorfield:umap` runs stage `vectorfield` with the keys of section [vectorfield:umap].
+const Stage* find_stage(const std::string& entry);
 void register_stage(Stage stage);
 void register_builtin_stages();
 

@@ -230,6 +230,29 @@ TEST_F(StageRegistry, RunStagesRunsInOrderAndTimesEachStage) {
   }
 }
 
+TEST_F(StageRegistry, ALabelledEntryRunsTheStageAgainWithItsOwnSection) {
+  // dynamo's tutorial fits the vector field twice (pca, then umap): `NAME:LABEL` runs stage NAME
+  // with section [NAME:LABEL], and nothing of [NAME] leaks into it.
+  Dataset d = Dataset::create(MPI_COMM_SELF, 10, 4);
+  Config config = Config::from_string("[test_alpha]\nn_neighbors = 12\n[test_alpha:second]\nmethod = velovi\n", "run.ini");
+  config.set_dotted("test_alpha:second.n_neighbors", "5");
+  check_stage_keys(config, {"run"});
+  ASSERT_NE(find_stage("test_alpha:second"), nullptr);
+  EXPECT_EQ(find_stage("test_alpha:second")->name, "test_alpha");
+  EXPECT_EQ(find_stage("test_alpha:"), nullptr);
+  EXPECT_EQ(find_stage(":second"), nullptr);
+  EXPECT_EQ(find_stage("test_gamma:second"), nullptr);
+  run_stages(d, config, {"test_alpha", "test_alpha:second"});
+  EXPECT_EQ(calls(), (Strings{"test_alpha n_neighbors=12 method=stochastic", "test_alpha n_neighbors=5 method=velovi"}));
+  const auto& records = Timings::get().records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].stage, "test_alpha:second");   // timed and checkpointed as its own entry
+
+  const Config misspelt = Config::from_string("[test_alpha:second]\nmetod = x\n", "run.ini");
+  const std::string message = error_of([&] { check_stage_keys(misspelt, {"run"}); });
+  EXPECT_EQ(message.rfind("run.ini: [test_alpha:second] metod: unknown key (stage 'test_alpha:second' takes: ", 0), 0u) << message;
+}
+
 TEST_F(StageRegistry, RunStagesStopsAtAFailingOrUnknownStage) {
   Dataset d = Dataset::create(MPI_COMM_SELF, 3, 2);
   const Config config;
