@@ -17,7 +17,8 @@ const std::vector<std::pair<std::string, std::string>>& run_section_keys() {
       {"stages", "stages to run, in order (comma-separated)"},
       {"count_layers", "layers that must hold raw counts (default: spliced, unspliced)"},
       {"simulate_if_missing", "simulate a dataset ([simulate] section) when the input file does not exist (default true)"},
-      {"checkpoint", "write OUTPUT.checkpoint.h5ad after each stage, for --resume (default true)"},
+      {"checkpoint", "write OUTPUT.checkpoint.h5ad between stages, for --resume (default true)"},
+      {"checkpoint_interval", "seconds of work between two checkpoints; a stop signal always writes one (default 60; 0: after every stage)"},
   };
   return keys;
 }
@@ -40,6 +41,8 @@ PipelinePlan plan_from_config(const Config& config) {
                                                         : std::vector<std::string>{"spliced", "unspliced"};
   plan.simulate_if_missing = config.get_bool("run", "simulate_if_missing", true);
   plan.checkpoint = config.get_bool("run", "checkpoint", true);
+  plan.checkpoint_interval = config.get_double("run", "checkpoint_interval", 60);
+  if (!(plan.checkpoint_interval >= 0)) throw Error(config.where("run", "checkpoint_interval") + ": must be a number of seconds >= 0");
   if (plan.input.empty()) throw Error(config.where("run", "input") + ": no input file given");
   for (const auto& s : plan.stages)
     if (!find_stage(s)) {

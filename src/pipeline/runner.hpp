@@ -23,7 +23,8 @@ struct PipelinePlan {
   std::vector<std::string> stages;           // [run] stages, in order
   std::vector<std::string> count_layers;     // [run] count_layers: validated as raw counts on read
   bool simulate_if_missing = true;           // [run] simulate_if_missing
-  bool checkpoint = true;                    // [run] checkpoint: write NAME.checkpoint.h5ad after each stage
+  bool checkpoint = true;                    // [run] checkpoint: write NAME.checkpoint.h5ad between stages
+  double checkpoint_interval = 60;           // [run] checkpoint_interval: seconds of work between checkpoints (0: after every stage)
 };
 
 // --from / --until / --only: a contiguous part of the configured stages. Throws on names that

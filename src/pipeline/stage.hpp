@@ -42,6 +42,7 @@ struct Stage {
   std::string summary;
   std::vector<StageKey> keys;
   std::function<void(Dataset&, const StageConfig&)> run;
+  bool command = true;   // also `velofield NAME IN OUT` (false: a pipeline entry only)
 };
 
 // Registered stages, in registration order. Registration happens in register_builtin_stages()

@@ -6,6 +6,7 @@
 #include "velocity/import_velocity_stage.hpp"
 #include "transition/cell_velocities_stage.hpp"
 #include "vectorfield/vectorfield_stage.hpp"
+#include "plot/plot_stage.hpp"
 
 namespace velofield {
 
@@ -18,6 +19,7 @@ void register_builtin_stages() {
   register_stage(umap_stage());
   register_stage(cell_velocities_stage());
   register_stage(vectorfield_stage());
+  register_stage(plot::plot_stage());
 }
 
 }  // namespace velofield
