@@ -1,3 +1,4 @@
+#include "velocity/models/model_methods.hpp"
 #include "velocity/steady_state_methods.hpp"
 #include "velocity/velocity_method.hpp"
 
@@ -7,6 +8,7 @@ namespace velofield {
 void register_builtin_velocity_methods() {
   register_velocity_method(stochastic_velocity_method());
   register_velocity_method(deterministic_velocity_method());
+  register_velocity_method(celldancer_velocity_method());
 }
 
 }  // namespace velofield

@@ -1,0 +1,10 @@
+#pragma once
+// The LibTorch velocity methods of the `dynamics` stage (declared without torch, so the method
+// list in core can register them).
+#include "velocity/velocity_method.hpp"
+
+namespace velofield {
+
+VelocityMethod celldancer_velocity_method();
+
+}  // namespace velofield
