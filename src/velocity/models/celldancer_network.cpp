@@ -135,9 +135,15 @@ void train_stack(const std::vector<GeneFitData>& genes, const std::vector<size_t
     torch::Tensor nbr, nbr_valid;
     {
       torch::NoGradGuard no_grad;
-      torch::Tensor d = torch::cdist(raw, raw);
+      // Rounded points sit on a 1 % grid, so equal distances are common: computed in float64 without
+      // the matrix-product shortcut and tie-broken by subsample position (a keyed, rank-independent
+      // order), the neighbour sets do not depend on the padding of the stack.
+      const torch::Tensor r64 = raw.to(torch::kDouble);
+      torch::Tensor d = torch::cdist(r64, r64, 2.0, 2);   // 2: never use the matrix-product form
+      const double span = std::max(1e-300, d.max().item<double>());
+      d = d + torch::arange(n, torch::kDouble).view({1, 1, n}) * (span * 1e-12);
       d = d.masked_fill(mask.unsqueeze(1) == 0, INFINITY);
-      d = d - torch::eye(n).unsqueeze(0);   // self at −1: ahead of exact duplicates
+      d = d - torch::eye(n, torch::kDouble).unsqueeze(0) * (4 * span);   // the cell itself first
       const auto top = d.topk(kmax, -1, false, true);
       nbr = std::get<1>(top);
       const torch::Tensor col = torch::arange(kmax).view({1, 1, kmax});
