@@ -5,12 +5,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PETSC REQUIRED IMPORTED_TARGET PETSc)
 pkg_check_modules(SLEPC REQUIRED IMPORTED_TARGET SLEPc)
 
-find_package(Kokkos 3.4 REQUIRED)
-# Debian/Trilinos 13.2 exports a non-existent include dir on Kokkos::kokkos; no-op upstream.
-get_target_property(_kk_inc Kokkos::kokkos INTERFACE_INCLUDE_DIRECTORIES)
-if(_kk_inc AND Kokkos_INCLUDE_DIRS AND NOT EXISTS "${_kk_inc}/Kokkos_Core.hpp")
-  set_property(TARGET Kokkos::kokkos PROPERTY INTERFACE_INCLUDE_DIRECTORIES ${Kokkos_INCLUDE_DIRS})
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/KokkosPackage.cmake)
 
 set(HDF5_PREFER_PARALLEL TRUE)
 find_package(HDF5 REQUIRED COMPONENTS C)
