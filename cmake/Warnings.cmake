@@ -1,9 +1,15 @@
 add_library(velofield_warnings INTERFACE)
-target_compile_options(velofield_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local)
+# -Wshadow=local is GCC's spelling; clang (the sanitizer and fuzz build) has no such option.
+target_compile_options(velofield_warnings INTERFACE -Wall -Wextra -Wpedantic $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
 if(VELOFIELD_WERROR)
   target_compile_options(velofield_warnings INTERFACE -Werror)
 endif()
 if(VELOFIELD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+endif()
+if(VELOFIELD_FUZZ)
+  # libFuzzer's coverage instrumentation on every target, so that the fuzz targets (tests/fuzz)
+  # link the same sanitized velofield_core as the sanitizer tests: one build serves both.
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()

@@ -22,6 +22,7 @@ PACKAGES=(
   libhnswlib-dev                  # approximate kNN (HNSW, header-only) for atlas-size neighbour graphs
   libcairo2-dev fonts-dejavu-core # figures: PNG/SVG/PDF
   libxxhash-dev                   # input checksums for checkpoint/resume (XXH3: ~10 GB/s)
+  clang libclang-rt-14-dev        # sanitizer CI and libFuzzer (scripts/test_sanitizers.sh)
   python3-anndata python3-h5py    # the interop tests: anndata reads what we write
   slurmctld slurmd slurm-client munge   # the job-script tests run a local one-node Slurm
 )

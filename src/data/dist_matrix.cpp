@@ -32,6 +32,12 @@ DistMatrix DistMatrix::from_local_csr(MPI_Comm comm, int64_t local_rows, int64_t
   if (global_rows > PETSC_MAX_INT || global_cols > PETSC_MAX_INT)
     throw Error("a cell × cell matrix with " + std::to_string(global_rows) +
                 " rows needs a PETSc built with 64-bit indices (--with-64-bit-indices)");
+  // Each rank's AIJ block is indexed by PetscInt on its own: more than 2^31 nonzeros in total is
+  // fine with a 32-bit PETSc, more than 2^31 on one rank is not (checked before any allocation).
+  const int64_t local_nnz = indptr.empty() ? 0 : indptr.back();
+  agree(comm, local_nnz <= PETSC_MAX_INT,
+        "a cell × cell matrix with " + std::to_string(local_nnz) + " nonzeros on one rank exceeds PETSc's " +
+            std::to_string(8 * sizeof(PetscInt)) + "-bit index; run on more ranks or use a PETSc built with 64-bit indices");
   // Column ownership follows the row layout (square obsp): local columns = local rows.
   Mat A = nullptr;
   check_petsc(MatCreate(comm, &A), "MatCreate");

@@ -538,6 +538,9 @@ Dataset read_h5ad(const std::string& path, MPI_Comm comm, const ReadOptions& opt
   } catch (const Error& e) {
     ok = false;
     message = e.what();
+    // The HDF5 helpers know no file name ("HDF5 failed in H5Aread (strings): bad global heap
+    // collection signature" from a corrupt file, found by fuzzing): say which file.
+    if (message.rfind(path + ": ", 0) != 0) message = describe(path, "", "corrupt or unreadable: " + message);
   } catch (const std::exception& e) {
     ok = false;
     message = describe(path, "", std::string("cannot read: ") + e.what());

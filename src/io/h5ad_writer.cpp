@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "io/h5ad.hpp"
 #include "io/hdf5_util.hpp"
+#include "io/stored_index_dtype.hpp"
 
 namespace velofield {
 
@@ -115,6 +116,14 @@ std::vector<std::string> Writer::gather_strings(const std::vector<std::string>& 
     joined += s;
     lengths.push_back(static_cast<int>(s.size()));
   }
+  // MPI counts and displacements are int: the strings of one column gathered on rank 0 must stay
+  // under 2^31 bytes in total (e.g. 10M cell names of 200 bytes would not). Every rank sees the
+  // same sum, so every rank throws.
+  int64_t all_bytes_total = static_cast<int64_t>(joined.size());
+  MPI_Allreduce(MPI_IN_PLACE, &all_bytes_total, 1, MPI_INT64_T, MPI_SUM, d_.comm);
+  if (all_bytes_total > INT32_MAX)
+    throw Error(describe(path_, "", "a string column of " + std::to_string(all_bytes_total) +
+                                        " bytes (over 2^31) cannot be gathered for writing; shorten the obs names or columns"));
   int n = static_cast<int>(local.size()), bytes = static_cast<int>(joined.size());
   std::vector<int> counts(static_cast<size_t>(size_)), byte_counts(static_cast<size_t>(size_));
   MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, d_.comm);
@@ -187,20 +196,12 @@ void Writer::plan_csr(const std::string& path, std::vector<int64_t> indptr, Dist
 
 void Writer::plan_matrix(const Matrix& m, const std::string& path) {
   if (auto* c = std::get_if<CsrMatrix>(&m)) {
-    // An indptr that no longer fits the file's dtype (the data grew) widens to int64.
+    // An indptr or indices that no longer fits the file's dtype (the data grew, or an int8/int16
+    // indptr met more nonzeros) widens instead of wrapping.
     int64_t total_nnz = c->nnz();
     MPI_Allreduce(MPI_IN_PLACE, &total_nnz, 1, MPI_INT64_T, MPI_SUM, d_.comm);
-    DType indptr_dtype = c->file_indptr_dtype;
-    if (indptr_dtype != DType::i64 && total_nnz > INT32_MAX) indptr_dtype = DType::i64;
-    DType indices_dtype = dtype_is_integer(c->file_indices_dtype) ? c->file_indices_dtype : c->indices.dtype();
-    if (c->cols > 0 && static_cast<double>(c->cols - 1) > [&] {
-          switch (indices_dtype) {
-            case DType::i8: return 127.0; case DType::u8: return 255.0; case DType::i16: return 32767.0;
-            case DType::u16: return 65535.0; case DType::i32: return 2147483647.0; case DType::u32: return 4294967295.0;
-            default: return 9.2e18;
-          }
-        }())
-      indices_dtype = index_dtype_for(c->cols);
+    const DType indptr_dtype = stored_index_dtype(c->file_indptr_dtype, total_nnz);
+    const DType indices_dtype = stored_index_dtype(c->file_indices_dtype, std::max<int64_t>(c->cols - 1, 0));
     DistWrite indices = indices_dtype == c->indices.dtype()
                             ? viewing(path + "/indices", c->indices, c->nnz())
                             : owning(path + "/indices", c->indices.converted(indices_dtype), c->nnz());
@@ -334,8 +335,8 @@ void Writer::layout_csr_replicated(hid_t loc, const std::string& name, const Csr
   Hid g = group(loc, name, "csr_matrix", "0.1.0");
   h5::write_int_array_attr(g, "shape", {m.rows, m.cols});
   h5::write_array(g, "data", m.data, {m.nnz()});
-  h5::write_array(g, "indices", m.indices.converted(m.file_indices_dtype), {m.nnz()});
-  h5::write_array(g, "indptr", Array::from(m.indptr).converted(m.nnz() > INT32_MAX ? DType::i64 : m.file_indptr_dtype), {m.rows + 1});
+  h5::write_array(g, "indices", m.indices.converted(stored_index_dtype(m.file_indices_dtype, std::max<int64_t>(m.cols - 1, 0))), {m.nnz()});
+  h5::write_array(g, "indptr", Array::from(m.indptr).converted(stored_index_dtype(m.file_indptr_dtype, m.nnz())), {m.rows + 1});
 }
 
 void Writer::layout_matrix_replicated(hid_t loc, const std::string& name, const Matrix& m) {
