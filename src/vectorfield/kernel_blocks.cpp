@@ -8,17 +8,13 @@
 namespace velofield {
 
 namespace {
-// Chunks of about 32 MiB: big enough that a SYRK over one chunk runs near the GEMM rate, small
-// enough that the few chunk-sized temporaries of a pass stay a fraction of the cached U.
-constexpr int64_t kChunkBytes = int64_t{32} << 20;
 // Below this dimension the direct distance loop is as fast as the GEMM expansion and exact.
 constexpr int64_t kGemmDistanceMinDim = 8;
 }  // namespace
 
 KernelBlocks::KernelBlocks(int64_t rows, int64_t dim, const double* x, const std::vector<double>& ctrl, int64_t M,
-                           double beta, double cache_bytes)
-    : rows_(rows), dim_(dim), M_(M), beta_(beta) {
-  chunk_rows_ = std::clamp<int64_t>(kChunkBytes / (8 * std::max<int64_t>(M, 1)), 64, 16384);
+                           double beta, double cache_bytes, int64_t chunk_rows)
+    : rows_(rows), dim_(dim), M_(M), beta_(beta), chunk_rows_(std::max<int64_t>(chunk_rows, 1)) {
   centre_.assign(static_cast<size_t>(dim), 0.0);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t q = 0; q < dim; ++q) centre_[static_cast<size_t>(q)] += ctrl[static_cast<size_t>(m * dim + q)];

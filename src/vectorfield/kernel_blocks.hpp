@@ -3,6 +3,8 @@
 // control points), handed out in chunks of rows. U is never needed whole: each EM pass streams
 // over the chunks. When the local U fits the cache budget it is computed once and kept; otherwise
 // every chunk is recomputed on every pass (trading N·M exponentials per pass for N·M·8 bytes).
+// The chunks are the fit's (fit_layout.hpp): the caller gives their length, and the rows start at
+// a chunk boundary, so chunk k here is always the same cells at any rank count.
 //
 // Coordinates are centred on the control points' mean first: the kernel is translation
 // invariant, and for dim >= 8 the squared distances come from a GEMM (||x||² + ||c||² - 2 x·c),
@@ -14,9 +16,9 @@ namespace velofield {
 
 class KernelBlocks {
  public:
-  // x: rows × dim (this rank's cells), ctrl: M × dim. Both are copied (centred).
+  // x: rows × dim (this rank's cells), ctrl: M × dim. Both are copied (centred). chunk_rows > 0.
   KernelBlocks(int64_t rows, int64_t dim, const double* x, const std::vector<double>& ctrl, int64_t M, double beta,
-               double cache_bytes);
+               double cache_bytes, int64_t chunk_rows);
 
   int64_t rows() const { return rows_; }
   int64_t centres() const { return M_; }
@@ -24,6 +26,7 @@ class KernelBlocks {
   double beta() const { return beta_; }
   bool cached() const { return cached_; }
 
+  int64_t chunk_rows() const { return chunk_rows_; }
   int64_t chunk_count() const { return rows_ == 0 ? 0 : (rows_ + chunk_rows_ - 1) / chunk_rows_; }
   int64_t chunk_begin(int64_t k) const { return k * chunk_rows_; }
   int64_t chunk_size(int64_t k) const;

@@ -4,6 +4,10 @@
 // noisy velocities with a uniform outlier model, distributed by cells. Each rank streams over its
 // kernel block U (cells × M); only M × M and M × D objects (UᵀPU, UᵀPY) and a few scalars are
 // all-reduced, and the M × M solve is replicated.
+//
+// The result is the same bits at any rank count (and BLAS thread count) when the cells are laid
+// out by FitLayout (fit_layout.hpp) and `blocks` uses its chunk length: every sum over cells is
+// made of per-chunk partials combined independently of their order.
 #include <mpi.h>
 
 #include <cstdint>
@@ -44,7 +48,8 @@ SparseVfcFit fit_sparse_vfc(MPI_Comm comm, const SparseVfcData& data, const Cont
                             const SparseVfcOptions& options);
 
 // The mean cosine similarity between the velocities and the fit over the fitted cells (dynamo's
-// restart criterion, each row divided by its norm + 1e-20). Collective.
-double mean_velocity_cosine(MPI_Comm comm, const SparseVfcData& data, const std::vector<double>& V);
+// restart criterion, each row divided by its norm + 1e-20), summed in chunk order. Collective.
+double mean_velocity_cosine(MPI_Comm comm, const SparseVfcData& data, const std::vector<double>& V,
+                            const KernelBlocks& blocks);
 
 }  // namespace velofield

@@ -6,6 +6,7 @@
 #include "core/lapack.hpp"
 #include "rkhs_block_calculus.hpp"
 #include "rkhs_field.hpp"
+#include "vectorfield/serial_blas.hpp"
 
 namespace velofield {
 
@@ -40,8 +41,11 @@ CellCalculus vector_calculus_at_cells(KernelBlocks& blocks, const std::vector<do
     for (int64_t i = 0; i < n; ++i)
       for (int64_t q = 0; q < D; ++q) s[static_cast<size_t>(i)] += xk[i * D + q] * fk[i * D + q];
     kernels::rkhs_acceleration_weights(n, M, U, s.data(), t2.data());
-    blas::gemm_rowmajor(false, false, n, D, M, -2 * beta, t2.data(), M, coef.data(), D, 0.0,
-                        out.acceleration.data() + b * D, D);
+    {
+      const SerialBlas serial;   // a thin GEMM (k = M): OpenBLAS rounds it differently with threads
+      blas::gemm_rowmajor(false, false, n, D, M, -2 * beta, t2.data(), M, coef.data(), D, 0.0,
+                          out.acceleration.data() + b * D, D);
+    }
     if (D == 2 || D == 3) {
       jac.resize(static_cast<size_t>(n * D * D));
       kernels::rkhs_field_jacobians({M, D, ctrl.data(), coef.data(), beta}, n, xk, jac.data());

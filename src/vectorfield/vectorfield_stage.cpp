@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "rkhs_field.hpp"
 #include "vectorfield/control_points.hpp"
+#include "vectorfield/fit_cells.hpp"
 #include "vectorfield/gene_jacobian.hpp"
 #include "vectorfield/kernel_bandwidth.hpp"
 #include "vectorfield/kernel_blocks.hpp"
@@ -238,41 +239,42 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
     log().info(cat("vectorfield: ", d.n_obs - n_valid, " of ", d.n_obs, " cells have a NaN/Inf velocity and are left out of the fit"));
 
   SparseVfcOptions vfc = s.vfc;
-  SparseVfcData data{rows, D, X.data(), Y.data(), valid.data()};
-  std::vector<double> speed(static_cast<size_t>(rows), 0.0);
+  // The speed a cell is drawn with as a control point (0: never drawn).
+  auto speed_of = [&](const double* y) {
+    if (!s.velocity_based_sampling) return 1.0;
+    double sq = 0;
+    for (int64_t q = 0; q < D; ++q) sq += y[q] * y[q];
+    return std::sqrt(sq);
+  };
   int64_t drawable = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    if (!valid[static_cast<size_t>(i)]) continue;
-    double v = 1;
-    if (s.velocity_based_sampling) {
-      double sq = 0;
-      for (int64_t q = 0; q < D; ++q) sq += Y[static_cast<size_t>(i * D + q)] * Y[static_cast<size_t>(i * D + q)];
-      v = std::sqrt(sq);
-    }
-    speed[static_cast<size_t>(i)] = v;
-    drawable += v > 0 ? 1 : 0;
-  }
+  for (int64_t i = 0; i < rows; ++i)
+    if (valid[static_cast<size_t>(i)] && speed_of(&Y[static_cast<size_t>(i * D)]) > 0) ++drawable;
   MPI_Allreduce(MPI_IN_PLACE, &drawable, 1, MPI_INT64_T, MPI_SUM, d.comm);
 
   const std::string velocity_what = d.source.empty() ? "obsm/" + v_key : d.source + ": obsm/" + v_key;
+  // Everything from here to the per-cell results runs on the fit layout (whole chunks per rank).
+  FitCells cells;
+  std::vector<double> speed;
   auto attempt = [&](uint64_t seed, const std::vector<int64_t>* given) {
+    const FitCells& c = cells;
     Attempt a;
     a.seed = seed;
     if (given) {
-      a.ctrl = control_points_from_cells(d.comm, d.obs_begin, rows, D, X.data(), *given);
+      a.ctrl = control_points_from_cells(d.comm, c.begin, c.rows, D, c.x.data(), *given);
       const int64_t k = first_repeated_position(a.ctrl);
       if (k >= 0) fail(s.ctrl_idx_file, "", "cell " + std::to_string(a.ctrl.cells[static_cast<size_t>(k)]) +
                                                 " lies at the same position as an earlier control point");
     } else {
-      a.ctrl = sample_control_points_by_speed(d.comm, d.obs_begin, rows, D, X.data(), speed.data(), vfc.M, seed,
+      a.ctrl = sample_control_points_by_speed(d.comm, c.begin, c.rows, D, c.x.data(), speed.data(), vfc.M, seed,
                                               velocity_what);
     }
     a.beta = s.beta_given ? vfc.beta : kernel_bandwidth_beta(d.comm, a.ctrl.coords, a.ctrl.size(), D);
-    KernelBlocks blocks(rows, D, X.data(), a.ctrl.coords, a.ctrl.size(), a.beta, vfc.kernel_cache_bytes);
+    KernelBlocks blocks(c.rows, D, c.x.data(), a.ctrl.coords, a.ctrl.size(), a.beta, vfc.kernel_cache_bytes,
+                        c.layout.chunk_rows);
     log().info(cat("vectorfield: SparseVFC on ", s.basis, " (", D, "-D): ", n_valid, " cells, M = ", a.ctrl.size(),
                    ", beta = ", a.beta, ", kernel blocks ", blocks.cached() ? "cached" : "recomputed every pass"));
-    a.fit = fit_sparse_vfc(d.comm, data, a.ctrl, blocks, vfc);
-    a.cosine = mean_velocity_cosine(d.comm, data, a.fit.V);
+    a.fit = fit_sparse_vfc(d.comm, c.data(), a.ctrl, blocks, vfc);
+    a.cosine = mean_velocity_cosine(d.comm, c.data(), a.fit.V, blocks);
     return std::make_pair(std::move(a), std::move(blocks));
   };
 
@@ -288,6 +290,10 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
     // dynamo draws at most as many control points as there are distinct positions.
     vfc.M = std::max<int64_t>(drawable, 2);
   }
+  cells = fit_cells(d.comm, d.obs_begin, d.n_obs, D, X, Y, vfc.M);
+  speed.assign(static_cast<size_t>(cells.rows), 0.0);
+  for (int64_t i = 0; i < cells.rows; ++i)
+    if (cells.valid[static_cast<size_t>(i)]) speed[static_cast<size_t>(i)] = speed_of(&cells.y[static_cast<size_t>(i * D)]);
   auto [best, blocks] = attempt(vfc.seed, given.empty() ? nullptr : &given);
   // dynamo retries a fit whose velocities and predictions agree poorly; its retries reuse the same
   // control points (the seed never reaches the sampler), so they repeat the first fit. Here each
@@ -312,28 +318,37 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
                  "), sigma2 = ", fit.sigma2, ", rcond(L) = ", fit.last_solve.rcond, ", mean cosine to the velocities ",
                  best.cosine, ", ", mean_seconds, " s per EM iteration (", mean_cpu, " s CPU)"));
 
+  CellCalculus calc_fit;
+  if (s.vector_calculus) {
+    const double t0 = MPI_Wtime();
+    calc_fit = vector_calculus_at_cells(blocks, fit.coef, fit.V);
+    double seconds = MPI_Wtime() - t0;
+    MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, d.comm);
+    log().info(cat("vectorfield: vector calculus (divergence, acceleration, curvature", D == 2 || D == 3 ? ", curl" : "",
+                   ") at ", d.n_obs, " cells in ", seconds, " s"));
+  }
+  // The per-cell results, back in the dataset's layout.
+  const HomeResults home = results_at_home(d.comm, cells, fit.V, fit.P, s.vector_calculus ? &calc_fit : nullptr);
+  const std::vector<double>& V = home.V;
+  const std::vector<double>& P = home.P;
+
   // obs: control points (true cell indices), posteriors, angles.
   std::vector<uint8_t> is_ctrl(static_cast<size_t>(rows), 0);
   for (int64_t c : best.ctrl.cells)
     if (c >= d.obs_begin && c < d.obs_begin + rows) is_ctrl[static_cast<size_t>(c - d.obs_begin)] = 1;
   d.obs.set("control_point_" + s.basis, Column::numeric(Array::from(is_ctrl, DType::boolean)));
-  d.obs.set("inlier_prob_" + s.basis, Column::numeric(Array::from(fit.P)));
+  d.obs.set("inlier_prob_" + s.basis, Column::numeric(Array::from(P)));
   std::vector<double> angle(static_cast<size_t>(rows), std::numeric_limits<double>::quiet_NaN());
   for (int64_t i = 0; i < rows; ++i)
-    if (valid[static_cast<size_t>(i)]) angle[static_cast<size_t>(i)] = signed_angle(&Y[static_cast<size_t>(i * D)], &fit.V[static_cast<size_t>(i * D)], D);
+    if (valid[static_cast<size_t>(i)]) angle[static_cast<size_t>(i)] = signed_angle(&Y[static_cast<size_t>(i * D)], &V[static_cast<size_t>(i * D)], D);
   d.obs.set("obs_vf_angle_" + s.basis, Column::numeric(Array::from(angle)));
 
   // obsm: the embedding the field lives on and the field at the cells.
   d.obsm["X_" + s.basis + "_SparseVFC"] = *xa;
-  d.obsm["velocity_" + s.basis + "_SparseVFC"] = dense({rows, D}, fit.V);
+  d.obsm["velocity_" + s.basis + "_SparseVFC"] = dense({rows, D}, V);
 
   if (s.vector_calculus) {
-    const double t0 = MPI_Wtime();
-    const CellCalculus calc = vector_calculus_at_cells(blocks, fit.coef, fit.V);
-    double seconds = MPI_Wtime() - t0;
-    MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, d.comm);
-    log().info(cat("vectorfield: vector calculus (divergence, acceleration, curvature", D == 2 || D == 3 ? ", curl" : "",
-                   ") at ", d.n_obs, " cells in ", seconds, " s"));
+    const CellCalculus& calc = home.calculus;
     d.obs.set("divergence_" + s.basis, Column::numeric(Array::from(calc.divergence)));
     d.obs.set("acceleration_" + s.basis, Column::numeric(Array::from(row_norms(calc.acceleration, D))));
     d.obsm["acceleration_" + s.basis] = dense({rows, D}, calc.acceleration);
@@ -398,7 +413,7 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
     std::vector<double> p_valid, valid_ind, vfc_index;
     for (int64_t i = 0; i < rows; ++i)
       if (valid[static_cast<size_t>(i)]) {
-        p_valid.push_back(fit.P[static_cast<size_t>(i)]);
+        p_valid.push_back(P[static_cast<size_t>(i)]);
         valid_ind.push_back(static_cast<double>(d.obs_begin + i));
       }
     const std::vector<double> all_p = gather_rows(d.comm, p_valid), all_valid = gather_rows(d.comm, valid_ind);
@@ -410,7 +425,7 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
     x_node.array.values = x_node.array.values.converted(xa->values.dtype());
     vf["X"] = x_node;
     vf["Y"] = numeric({n_all, D}, gather_rows(d.comm, Y));
-    vf["V"] = numeric({n_all, D}, gather_rows(d.comm, fit.V));
+    vf["V"] = numeric({n_all, D}, gather_rows(d.comm, V));
     vf["P"] = numeric({static_cast<int64_t>(all_p.size()), 1}, all_p);
     vf["valid_ind"] = integers(valid_idx);
     vf["VFCIndex"] = integers(inliers);
