@@ -8,10 +8,15 @@ namespace velofield::kernels {
 
 void initialize_kokkos(int& argc, char** argv, int threads) {
   if (Kokkos::is_initialized()) return;
-  // --kokkos-threads is understood by 3.4 and 4.x; a user's own --kokkos-* flags come later
-  // in argv and win.
-  std::vector<std::string> storage{argc > 0 ? argv[0] : "velofield",
-                                   "--kokkos-threads=" + std::to_string(threads)};
+  // Kokkos 3.7 renamed --kokkos-threads to --kokkos-num-threads, and 4.x no longer knows the old
+  // name (it warns and ignores it: an OpenMP build would then take every core on each rank). A
+  // user's own --kokkos-* flags come later in argv and win.
+#if KOKKOS_VERSION >= 30700
+  const std::string threads_flag = "--kokkos-num-threads=";
+#else
+  const std::string threads_flag = "--kokkos-threads=";
+#endif
+  std::vector<std::string> storage{argc > 0 ? argv[0] : "velofield", threads_flag + std::to_string(threads)};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--kokkos-", 0) == 0) storage.push_back(a);
