@@ -140,7 +140,9 @@ int run_pipeline(Runtime& rt, const RunFlags& flags, const std::vector<std::pair
       if (due || sig != 0) {
         const std::string path = checkpoint.empty() ? "velofield.checkpoint.h5ad" : checkpoint;
         StageTimer t(rt.comm(), "checkpoint");
-        write_h5ad(d, path);
+        WriteOptions wo;
+        wo.replace_source = true;   // after --resume, d was read from this very checkpoint
+        write_h5ad(d, path, wo);
         record.timings.push_back(t.stop(d.n_obs, d.n_vars));
         work_since_checkpoint = 0;
         log().detail("checkpoint " + path);

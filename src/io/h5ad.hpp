@@ -26,6 +26,9 @@ struct ReadOptions {
 struct WriteOptions {
   int gzip_level = 0;       // 0 = no compression (anndata's default); 1-9 = gzip
   int64_t chunk_rows = 0;   // rows per chunk for obs-distributed arrays; 0 = contiguous unless compressed
+  // A checkpoint replaces the checkpoint it was resumed from (safe: the file is written under a
+  // temporary name and renamed); any other write over the dataset's own source file is refused.
+  bool replace_source = false;
 };
 
 // Collective. Throws velofield::Error "FILE: KEY: PROBLEM" on every rank on any bad input.

@@ -515,7 +515,7 @@ void Writer::write() {
       const std::filesystem::path dir = std::filesystem::path(path_).parent_path().empty() ? "." : std::filesystem::path(path_).parent_path();
       if (!std::filesystem::is_directory(dir)) problem = "the output directory " + dir.string() + " does not exist";
       else if (access(dir.c_str(), W_OK) != 0) problem = "the output directory " + dir.string() + " is not writable";
-      else if (std::filesystem::exists(path_) && std::filesystem::equivalent(path_, d_.source.empty() ? "/nonexistent-velofield" : d_.source))
+      else if (!options_.replace_source && std::filesystem::exists(path_) && std::filesystem::equivalent(path_, d_.source.empty() ? "/nonexistent-velofield" : d_.source))
         problem = "refusing to overwrite the input file; write to another name";
     }
     agree(d_.comm, problem.empty(), describe(path_, "", problem));

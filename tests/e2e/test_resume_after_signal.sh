@@ -48,7 +48,8 @@ for _ in $(seq 1 1200); do
 done
 grep -q "\[umap\] start" "$tmp/stop.log" || { kill -KILL $launcher; cat "$tmp/stop.log"; fail "the umap stage never started"; }
 sleep 0.2
-pkill -TERM -f "$VF run --config $tmp/job.ini" || fail "no velofield process to signal"
+# The ranks (as Slurm signals every task), not the launcher.
+pkill -TERM -f "^$VF run --config $tmp/job.ini" || fail "no velofield process to signal"
 wait $launcher
 code=$?
 [ $code -eq 75 ] || { tail -20 "$tmp/stop.log"; fail "a stopped run must exit with 75 (requeue), got $code"; }
