@@ -48,6 +48,6 @@ ctest --test-dir "$BUILD" --output-on-failure
 
 echo "== benchmarks"
 # shellcheck disable=SC2086  # BENCH_FLAGS is a list of flags
-"$BUILD/bench/velofield_kernel_bench" --scale="$SCALE" --benchmark_out="$BUILD/kernel_bench.json" \
-  --benchmark_out_format=json ${BENCH_FLAGS:-}
+"$BUILD/bench/velofield_kernel_bench" --scale="$SCALE" --benchmark_color=false \
+  --benchmark_out="$BUILD/kernel_bench.json" --benchmark_out_format=json ${BENCH_FLAGS:-}
 echo "raw results: $BUILD/kernel_bench.json"
