@@ -15,7 +15,7 @@ namespace {
 std::vector<StageKey> plot_stage_keys() {
   std::vector<StageKey> keys{
       {"kind", "streamline-plot", "which figure: streamline-plot, topography-plot or scatter-plot"},
-      {"figure", "", "the figure file (.png, .svg or .pdf), relative to the config file; its folder is created"},
+      {"figure", "", "the figure file (.png, .svg or .pdf); a relative path is taken beside the [run] output; its folder is created"},
   };
   for (const auto& spec : plot_commands())
     for (const auto& k : spec.keys) {
@@ -34,8 +34,14 @@ void draw(Dataset& d, const StageConfig& c) {
     for (const auto& s : plot_commands()) known += (known.empty() ? "" : ", ") + s.name;
     throw Error(c.config().where(c.section(), "kind") + ": unknown plot '" + kind + "' (known: " + known + ")");
   }
-  const std::string figure = c.config().get_path(c.section(), "figure", "");
-  if (figure.empty()) throw Error(c.config().where(c.section(), "figure") + ": no figure file given (e.g. figure = out/velocity.png)");
+  // A relative figure path is taken beside the [run] output, so figures go with the file they
+  // show (a sweep or scaling run with --run.output elsewhere does not overwrite the tutorial's).
+  std::string figure = c.config().get_string(c.section(), "figure", "");
+  if (figure.empty()) throw Error(c.config().where(c.section(), "figure") + ": no figure file given (e.g. figure = figures/velocity.png)");
+  const std::string output = c.config().get_path("run", "output", "");
+  if (std::filesystem::path(figure).is_relative())
+    figure = output.empty() ? c.config().get_path(c.section(), "figure", "")
+                            : (std::filesystem::path(output).parent_path() / figure).lexically_normal().string();
   for (const auto& [key, value] : c.config().section(c.section())) {
     bool ours = key == "kind" || key == "figure";
     for (const auto& k : spec->keys) ours = ours || k.name == key;

@@ -183,14 +183,18 @@ TEST_F(StageRegistry, PlanFromConfig) {
   EXPECT_FALSE(p2.simulate_if_missing);
 
   EXPECT_TRUE(p2.checkpoint);
-  const Strings names{"input", "output", "stages", "count_layers", "simulate_if_missing", "checkpoint"};
+  EXPECT_EQ(p2.checkpoint_interval, 60.0);
+  EXPECT_EQ(plan_from_config(Config::from_string("[run]\ninput = x\ncheckpoint_interval = 0\n", "run.ini")).checkpoint_interval, 0.0);
+  const Strings names{"input", "output", "stages", "count_layers", "simulate_if_missing", "checkpoint", "checkpoint_interval"};
   ASSERT_EQ(run_section_keys().size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(run_section_keys()[i].first, names[i]);
 }
 
 TEST_F(StageRegistry, PlanFromConfigErrors) {
   EXPECT_EQ(error_of([] { plan_from_config(Config::from_string("[run]\ninput = x\nstagez = test_alpha\n", "run.ini")); }),
-            "run.ini: [run] stagez: unknown key ([run] takes: input, output, stages, count_layers, simulate_if_missing, checkpoint)");
+            "run.ini: [run] stagez: unknown key ([run] takes: input, output, stages, count_layers, simulate_if_missing, checkpoint, checkpoint_interval)");
+  EXPECT_EQ(error_of([] { plan_from_config(Config::from_string("[run]\ninput = x\ncheckpoint_interval = -1\n", "run.ini")); }),
+            "run.ini: [run] checkpoint_interval: must be a number of seconds >= 0");
   EXPECT_EQ(error_of([] { plan_from_config(Config::from_string("[run]\nstages = test_alpha\n", "run.ini")); }),
             "run.ini: [run] input: no input file given");
 
