@@ -142,7 +142,10 @@ TEST(KernelBlocks, CachedRecomputedAndDirectAgree) {
   for (auto& v : x) v = next();
   for (auto& v : ctrl) v = next();
   const double beta = 0.2;
-  KernelBlocks cached(rows, dim, x.data(), ctrl, M, beta, 1e9), streamed(rows, dim, x.data(), ctrl, M, beta, 0);
+  // 5000 rows in chunks of 1024: the last chunk is shorter.
+  KernelBlocks cached(rows, dim, x.data(), ctrl, M, beta, 1e9, 1024), streamed(rows, dim, x.data(), ctrl, M, beta, 0, 1024);
+  ASSERT_EQ(cached.chunk_count(), 5);
+  ASSERT_EQ(cached.chunk_size(4), 904);
   ASSERT_TRUE(cached.cached());
   ASSERT_FALSE(streamed.cached());
   double worst = 0;
@@ -173,7 +176,7 @@ TEST(VectorCalculus, SingleCentreClosedFormsIn2DAnd3D) {
     const std::vector<double> x = dim == 2 ? std::vector<double>{1.5, 0.25, -0.5, -0.75, 0.5, -1}
                                            : std::vector<double>{1.5, 0.25, 0, -0.5, -0.75, 1, 0.5, -1, 0.25};
     const int64_t rows = 3;
-    KernelBlocks blocks(rows, dim, x.data(), c, 1, b, 1e9);
+    KernelBlocks blocks(rows, dim, x.data(), c, 1, b, 1e9, 2);   // chunks of 2 rows: the calculus spans chunks
     std::vector<double> f(static_cast<size_t>(rows * dim));
     for (int64_t i = 0; i < rows; ++i) {
       double d2 = 0;
