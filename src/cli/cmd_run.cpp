@@ -12,7 +12,9 @@
 #include "core/log.hpp"
 #include "core/timers.hpp"
 #include "data/summary.hpp"
+#include "data/validate_names.hpp"
 #include "io/h5ad.hpp"
+#include "io/output_space.hpp"
 #include "pipeline/run_record.hpp"
 #include "pipeline/runner.hpp"
 #include "pipeline/stage.hpp"
@@ -67,7 +69,10 @@ int run_pipeline(Runtime& rt, const RunFlags& flags, const std::vector<std::pair
   const PipelinePlan plan = plan_from_config(config);
   const std::vector<std::string> selected = select_stages(plan.stages, flags.from, flags.until, flags.only);
   if (plan.output.empty() && plan.checkpoint && flags.resume) throw Error(config.where("run", "output") + ": --resume needs an output file");
-  if (!plan.output.empty()) make_output_directory(rt, config, plan.output);
+  if (!plan.output.empty()) {
+    make_output_directory(rt, config, plan.output);
+    check_output_space(rt.comm(), plan.output, config.where("run", "output"), minimum_output_bytes(plan.input, plan.checkpoint));
+  }
   install_interrupt_handlers();
 
   RunRecord record;
@@ -116,6 +121,7 @@ int run_pipeline(Runtime& rt, const RunFlags& flags, const std::vector<std::pair
       ReadOptions ro;
       ro.count_layers = plan.count_layers;
       d = read_h5ad(plan.input, rt.comm(), ro);
+      validate_names(d);
       record.timings.push_back(t.stop(d.n_obs, d.n_vars));
       record.input_checksum = file_checksum(plan.input, rt.comm());
     }

@@ -3,7 +3,9 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/timers.hpp"
+#include "data/validate_names.hpp"
 #include "io/h5ad.hpp"
+#include "io/output_space.hpp"
 #include "pipeline/runner.hpp"
 #include "pipeline/stage.hpp"
 
@@ -33,8 +35,10 @@ Command stage_command(const std::string& stage_name) {
             Config config;
             for (size_t i = 0; i < stage->keys.size(); ++i)
               if (parsed.vm.count(stage->keys[i].name)) config.set(stage->name, stage->keys[i].name, values[i]);
+            check_output_space(rt.comm(), out, "", minimum_output_bytes(in, false));
             StageTimer read_timer(rt.comm(), "read");
             Dataset d = read_h5ad(in, rt.comm());
+            validate_names(d);
             read_timer.stop(d.n_obs, d.n_vars);
             run_stages(d, config, {stage->name});
             StageTimer write_timer(rt.comm(), "write");

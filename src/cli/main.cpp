@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "core/error.hpp"
+#include "core/error_exit.hpp"
 #include "core/runtime.hpp"
 #include "velocity/models/torch_runtime.hpp"
 
@@ -38,6 +39,7 @@ std::vector<std::string> our_args(int argc, char** argv, int first) {
 
 int main(int argc, char** argv) {
   Runtime runtime(argc, argv);
+  prepare_error_exit(runtime.comm());
   models::set_torch_threads(runtime.threads_per_rank());
   const auto commands = cli::all_commands();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
@@ -64,9 +66,8 @@ int main(int argc, char** argv) {
     rc = command->run(runtime, our_args(argc, argv, 2));
     runtime.write_timings();
   } catch (const Error& e) {
-    // velofield::Error is agreed on by every rank before it is thrown: print once, exit cleanly.
-    if (runtime.rank() == 0) std::fprintf(stderr, "velofield: error: %s\n", e.what());
-    rc = 1;
+    // Printed once and exit 1 when every rank failed; a rank that failed alone aborts the job.
+    rc = exit_on_error(e.what());
   } catch (const std::exception& e) {
     // Anything else may have hit one rank only: the others could be waiting in a collective.
     std::fprintf(stderr, "velofield: internal error on rank %d: %s\n", runtime.rank(), e.what());

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "io/h5ad.hpp"
+#include "io/output_space.hpp"
 #include "io/hdf5_util.hpp"
 #include "io/stored_index_dtype.hpp"
 
@@ -528,6 +529,13 @@ void Writer::write() {
   for (const auto& [k, m] : d_.obsp) plan_obsp(m, "/obsp/" + k);
   if (d_.raw) plan_matrix(d_.raw->X, "/raw/X");
   exchange();
+  {
+    // The cell-distributed arrays alone: a lower bound of the file, checked before it is created.
+    uint64_t bytes = 0;
+    for (const auto& w : plan_) bytes += w.values().size() * dtype_size(w.values().dtype());
+    MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_UINT64_T, MPI_SUM, d_.comm);
+    check_free_space(d_.comm, path_, bytes);
+  }
 
   auto cleanup = [&] {
     if (rank_ == 0) std::remove(tmp.c_str());

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/timers.hpp"
+#include "pipeline/fault_injection.hpp"
 #include "pipeline/slot_diff.hpp"
 #include "pipeline/stage.hpp"
 
@@ -86,7 +87,9 @@ void run_stages(Dataset& dataset, const Config& config, const std::vector<std::s
     StageConfig sc(config, name, stage->keys);
     const SlotSnapshot before = snapshot(dataset);
     StageTimer timer(dataset.comm, name);
+    inject_fault(dataset.comm, name, FaultPoint::before);
     stage->run(dataset, sc);
+    inject_fault(dataset.comm, name, FaultPoint::after);
     const StageRecord record = timer.stop(dataset.n_obs, dataset.n_vars);
     const std::string changes = describe_changes(before, snapshot(dataset), name);
     int rank = 0;
