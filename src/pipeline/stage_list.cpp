@@ -6,6 +6,8 @@
 #include "velocity/import_velocity_stage.hpp"
 #include "transition/cell_velocities_stage.hpp"
 #include "vectorfield/vectorfield_stage.hpp"
+#include "topography/topography_stage.hpp"
+#include "perturbation/perturbation_stage.hpp"
 #include "plot/plot_stage.hpp"
 
 namespace velofield {
@@ -19,6 +21,8 @@ void register_builtin_stages() {
   register_stage(umap_stage());
   register_stage(cell_velocities_stage());
   register_stage(vectorfield_stage());
+  register_stage(topography_stage());
+  register_stage(perturbation_stage());
   register_stage(plot::plot_stage());
 }
 
