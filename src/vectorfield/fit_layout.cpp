@@ -8,22 +8,20 @@
 namespace velofield {
 
 namespace {
-// At most 32 MiB of kernel block U per chunk (what a streamed pass holds at once).
-constexpr int64_t kChunkBytes = int64_t{32} << 20;
-// Up to 2048 cells per chunk: a chunk's SYRK then runs near the GEMM rate and the fixed-point
-// conversion of its M(M+1)/2 sums (~1 ns each) costs about 1% of it.
+// Each chunk's M(M+1)/2 partial sums are converted to fixed point (~2-3 ns per sum, mostly memory
+// traffic), against the chunk's SYRK at ~0.025 ns per row and sum: the conversion costs about
+// 100 / rows of the SYRK. Chunks of up to max(2048, M) rows keep it near 5% or less on large data
+// (a chunk of U then holds at most max(2048, M) · M doubles, no more than one M × M matrix).
 constexpr int64_t kMaxChunkRows = 2048;
-// At least 16 chunks where the cells allow, so that 2 or 3 ranks get near-equal shares of whole
-// chunks (pancreas, 3,696 cells: 15 chunks of 256).
-constexpr int64_t kMinChunks = 16;
-// Below 256 cells a chunk's SYRK is too short to run well, and the conversion (independent of the
-// chunk's length) would dominate it.
+// At least 8 chunks where the cells allow, so that 2 ranks get equal and 3 ranks near-equal shares
+// of whole chunks (pancreas, 3,696 cells: 8 chunks of 462).
+constexpr int64_t kMinChunks = 8;
+// Below 256 cells a chunk's SYRK is too short for the conversion to stay small beside it.
 constexpr int64_t kMinChunkRows = 256;
 }  // namespace
 
 int64_t fit_chunk_rows(int64_t cells, int64_t M) {
-  int64_t rows = std::min(kMaxChunkRows, kChunkBytes / (8 * std::max<int64_t>(M, 1)));
-  rows = std::min(rows, (cells + kMinChunks - 1) / kMinChunks);
+  const int64_t rows = std::min(std::max(kMaxChunkRows, M), (cells + kMinChunks - 1) / kMinChunks);
   return std::max(rows, kMinChunkRows);
 }
 

@@ -27,7 +27,8 @@ struct FitLayout {
   int64_t chunks() const { return chunk_rows > 0 ? (total + chunk_rows - 1) / chunk_rows : 0; }
 };
 
-// Cells per chunk for `cells` cells and M control points; never depends on the rank count.
+// Cells per chunk for `cells` cells and M control points (at least 8 chunks where the cells allow,
+// 256 to max(2048, M) cells each); never depends on the rank count.
 int64_t fit_chunk_rows(int64_t cells, int64_t M);
 
 // The chunks split over `ranks` as evenly as whole chunks allow (the first ranks one more).

@@ -56,7 +56,7 @@ class FixedPointSums {
   int64_t size_ = 0;
   std::vector<double> digits_;   // kDigits × size_, digit-major: digit j of sum k at j·size_ + k
   int64_t pending_ = 0;          // add() calls since the carries were last propagated
-  int64_t rejected_ = 0;         // terms outside their bound since clear()
+  int64_t rejected_ = 0;         // add() calls with a term outside its bound since clear()
   bool too_large_ = false;       // a sum outgrew 2^20 times its bound
 
   void propagate_carries();

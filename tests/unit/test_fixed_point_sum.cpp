@@ -121,11 +121,11 @@ TEST(FixedPointSums, ATermBeyondItsBoundOrNotFiniteIsAnError) {
   const double over = 1.5, nan = std::nan("");
   s.add(0, &over, 1);
   EXPECT_EQ(test::error_of([&] { s.allreduce(MPI_COMM_SELF); }),
-            "internal: 1 term(s) of a reproducible sum exceeded their bound or were not finite");
+            "internal: 1 add(s) to a reproducible sum had a term beyond its bound or not finite");
   s.clear();
   s.add(0, &nan, 1);
   EXPECT_EQ(test::error_of([&] { s.allreduce(MPI_COMM_SELF); }),
-            "internal: 1 term(s) of a reproducible sum exceeded their bound or were not finite");
+            "internal: 1 add(s) to a reproducible sum had a term beyond its bound or not finite");
 }
 
 TEST(FixedPointSums, CarriesKeepTheLowDigitsExact) {

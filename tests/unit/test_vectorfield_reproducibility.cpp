@@ -51,16 +51,16 @@ std::vector<double> uniform(size_t n, uint64_t seed, double lo, double hi) {
 }  // namespace
 
 TEST(FitLayout, ChunksDependOnCellsAndControlPointsOnly) {
-  // Pancreas (3,696 cells): 15 chunks of 256 for both fits; 1M cells: 2,048 rows (M = 500) or as
-  // many as 32 MiB of U hold (M = 5,000: 838).
-  EXPECT_EQ(fit_chunk_rows(3696, 500), 256);
-  EXPECT_EQ(fit_chunk_rows(3696, 185), 256);
+  // Pancreas (3,696 cells): 8 chunks of 462 for both fits; 1M cells: 2,048 rows, or M rows when M
+  // is larger (the fixed-point conversion per chunk grows as M²).
+  EXPECT_EQ(fit_chunk_rows(3696, 500), 462);
+  EXPECT_EQ(fit_chunk_rows(3696, 185), 462);
   EXPECT_EQ(fit_chunk_rows(1000000, 500), 2048);
-  EXPECT_EQ(fit_chunk_rows(1000000, 5000), 838);
+  EXPECT_EQ(fit_chunk_rows(1000000, 5000), 5000);
   EXPECT_EQ(fit_chunk_rows(100, 50), 256);   // one short chunk
   EXPECT_EQ(make_fit_layout(3696, 500, 1).offsets, (std::vector<int64_t>{0, 3696}));
-  EXPECT_EQ(make_fit_layout(3696, 500, 2).offsets, (std::vector<int64_t>{0, 2048, 3696}));
-  EXPECT_EQ(make_fit_layout(3696, 500, 3).offsets, (std::vector<int64_t>{0, 1280, 2560, 3696}));
+  EXPECT_EQ(make_fit_layout(3696, 500, 2).offsets, (std::vector<int64_t>{0, 1848, 3696}));
+  EXPECT_EQ(make_fit_layout(3696, 500, 3).offsets, (std::vector<int64_t>{0, 1386, 2772, 3696}));
   for (int64_t cells : {1, 255, 256, 257, 3696, 100000})
     for (int ranks = 1; ranks <= 5; ++ranks) {
       const FitLayout l = make_fit_layout(cells, 300, ranks);
