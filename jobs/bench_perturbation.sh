@@ -38,7 +38,7 @@ r = st["perturbation"]
 sub = lambda k: st[k]["wall_seconds"] if k in st else float("nan")
 proj = [k for k in st if k.startswith("perturbation: projection")]
 print(f'{r["wall_seconds"]:.3f} {sub("perturbation: jacobians"):.3f} {sub(proj[0]) if proj else float("nan"):.3f} '
-      f'{" ".join(str(round(b / 1e6)) for b in r["peak_rss_bytes"])}')
+      f'{" ".join(str(round(b / 1e6)) for b in r["peak_rss_bytes_per_rank"])}')
 PY
 }
 
@@ -50,7 +50,7 @@ run_case() {   # name input repeat genes
     local best=""
     for _ in $(seq "$repeat"); do
       rm -f "$WORK/out.h5ad" "$WORK/t.json"
-      $MPIEXEC -n "$np" "$VELOFIELD" perturbation "$in" "$WORK/out.h5ad" --genes "$genes" --values -100 --emb_basis umap \
+      $MPIEXEC -n "$np" "$VELOFIELD" perturbation "$in" "$WORK/out.h5ad" --genes "$genes" --values=-100 --emb_basis umap \
         --timings "$WORK/t.json" -q < /dev/null
       local line; line=$(summary "$WORK/t.json")
       if [ -z "$best" ] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$line; fi

@@ -37,7 +37,7 @@ for np in "${RANKS[@]}"; do
     line=$($PY - "$WORK/t.json" <<'PY'
 import json, sys
 r = [s for s in json.load(open(sys.argv[1]))["stages"] if s["stage"] == "topography"][0]
-print(f'{r["wall_seconds"]:.3f} {" ".join(str(round(b / 1e6)) for b in r["peak_rss_bytes"])}')
+print(f'{r["wall_seconds"]:.3f} {" ".join(str(round(b / 1e6)) for b in r["peak_rss_bytes_per_rank"])}')
 PY
 )
     if [ -z "$best" ] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$line; fi
