@@ -9,6 +9,7 @@ void register_builtin_velocity_methods() {
   register_velocity_method(stochastic_velocity_method());
   register_velocity_method(deterministic_velocity_method());
   register_velocity_method(celldancer_velocity_method());
+  register_velocity_method(velovi_velocity_method());
 }
 
 }  // namespace velofield

@@ -6,5 +6,6 @@
 namespace velofield {
 
 VelocityMethod celldancer_velocity_method();
+VelocityMethod velovi_velocity_method();
 
 }  // namespace velofield
