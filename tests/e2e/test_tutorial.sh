@@ -52,6 +52,14 @@ for basis, d in (("umap", 2), ("pca", 30)):
 need("curl_umap" in a.obs, "obs curl_umap")
 need("pearson_transition_matrix" in a.obsp, "obsp pearson_transition_matrix")
 need("grid_velocity_umap" in a.uns, "uns grid_velocity_umap")
+topo = a.uns.get("VecFld_umap", {})
+need(all(k in topo for k in ("Xss", "ftype", "confidence", "NCx", "NCy", "separatrices")), "uns VecFld_umap topography (Xss, ftype, confidence, NCx, NCy, separatrices)")
+need(len(topo.get("Xss", [])) >= 3 and set(np.unique(topo.get("ftype", []))) >= {-1, 0}, "topography: stable nodes and saddles found")
+need("j_delta_x_perturbation" in a.layers, "layer j_delta_x_perturbation")
+need("j_delta_x_perturbation" in a.obsm and a.obsm["j_delta_x_perturbation"].shape == (n, 30), "obsm j_delta_x_perturbation (PCA)")
+need("jacobian_det_pca" in a.obs, "obs jacobian_det_pca")
+need("velocity_umap_perturbation" in a.obsm and np.isfinite(a.obsm["velocity_umap_perturbation"]).all(), "obsm velocity_umap_perturbation (finite)")
+need("grid_velocity_umap_perturbation" in a.uns, "uns grid_velocity_umap_perturbation")
 need("velofield" in a.uns and bool(a.uns["velofield"]["complete"]), "uns velofield run record, complete")
 
 # Figures: each [plot:NAME] of the config, beside the output.
