@@ -56,3 +56,23 @@ for np in 1 2; do
   row "simulated $CELLS × $GENES" $np "$WORK/scd$np.json" dynamics
 done
 echo "--- simulated, celldancer (gene-space cosine to the truth, CBDir on the simulated tree)"; accuracy "$WORK/sim_cd2.h5ad" s_cd
+
+# VeloVI (`dynamics --method velovi`): the same inputs; seconds per epoch (median over the run, from
+# the trainer's per-epoch log) besides the step's wall time. VELOVI_EPOCHS caps the epochs
+# (scvi-tools' default 500; early stopping may end sooner).
+EPOCHS=${VELOVI_EPOCHS:-500}
+epoch_seconds() { /usr/bin/python3 -c "import re,sys,statistics as s; t=[float(m.group(1)) for m in re.finditer(r'velovi: epoch \d+/\d+ .*\(([0-9.e+-]+) s\)', open(sys.argv[1]).read())]; print('%d epochs, median %.2f s per epoch' % (len(t), s.median(t)))" "$1"; }
+if [ -f "$PANCREAS" ]; then
+  for np in 1 2; do
+    "${MPI[@]}" -n $np "$VF" dynamics "$BASE" "$WORK/pancreas_vv$np.h5ad" --method velovi --max_epochs "$EPOCHS" \
+      --timings "$WORK/pvv$np.json" </dev/null >"$WORK/pvv$np.log" 2>&1
+    row "pancreas velovi" $np "$WORK/pvv$np.json" dynamics; epoch_seconds "$WORK/pvv$np.log"
+  done
+  echo "--- pancreas CBDir, velovi"; accuracy "$WORK/pancreas_vv2.h5ad" p_vv --transitions "$TRANSITIONS"
+fi
+for np in 1 2; do
+  "${MPI[@]}" -n $np "$VF" dynamics "$WORK/sim_base.h5ad" "$WORK/sim_vv$np.h5ad" --method velovi --max_epochs "$EPOCHS" \
+    --timings "$WORK/svv$np.json" </dev/null >"$WORK/svv$np.log" 2>&1
+  row "simulated $CELLS × $GENES velovi" $np "$WORK/svv$np.json" dynamics; epoch_seconds "$WORK/svv$np.log"
+done
+echo "--- simulated, velovi (gene-space cosine to the truth, CBDir on the simulated tree)"; accuracy "$WORK/sim_vv2.h5ad" s_vv

@@ -17,6 +17,7 @@
 #include "velocity/gene_flags.hpp"
 #include "velocity/models/keyed_random.hpp"
 #include "velocity/models/velovi_genes.hpp"
+#include "velocity/models/velovi_kinetics.hpp"
 #include "velocity/models/velovi_model.hpp"
 
 using namespace velofield;
@@ -133,6 +134,59 @@ std::vector<double> flat(const VeloviFit& f) {
 }
 
 }  // namespace
+
+TEST(ModelsVelovi, KineticsMixtureAndDirichletHaveTheirClosedForms) {
+  torch::NoGradGuard no_grad;
+  const torch::TensorOptions f64 = torch::dtype(torch::kDouble);
+  const velovi::Rates r{torch::tensor({2.0, 1.5}, f64), torch::tensor({1.0, 0.4}, f64), torch::tensor({0.5, 1.1}, f64)};
+  // The induction solution satisfies du/dt = α − βu, ds/dt = βu − γs; repression the same with α = 0.
+  const torch::Tensor t = torch::tensor({1.3, 2.7}, f64), h = torch::full({2}, 1e-6, f64);
+  const auto [u, s] = velovi::induction(r, t);
+  const auto [up, sp] = velovi::induction(r, t + h);
+  const auto [um, sm] = velovi::induction(r, t - h);
+  EXPECT_LT(((up - um) / (2 * h) - (r.alpha - r.beta * u)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT(((sp - sm) / (2 * h) - (r.beta * u - r.gamma * s)).abs().max().item<double>(), 1e-4);
+  const auto [u0, s0] = velovi::induction(r, torch::full({2}, 4.0, f64));
+  const auto [ur, sr] = velovi::repression(u0, s0, r, t);
+  const auto [urp, srp] = velovi::repression(u0, s0, r, t + h);
+  const auto [urm, srm] = velovi::repression(u0, s0, r, t - h);
+  EXPECT_LT(((urp - urm) / (2 * h) + r.beta * ur).abs().max().item<double>(), 1e-4);
+  EXPECT_LT(((srp - srm) / (2 * h) - (r.beta * ur - r.gamma * sr)).abs().max().item<double>(), 1e-4);
+  const auto [uc, sc] = velovi::repression(u0, s0, r, torch::zeros({2}, f64));   // continuity at the switch
+  EXPECT_LT((uc - u0).abs().max().item<double>() + (sc - s0).abs().max().item<double>(), 1e-12);
+
+  // Mixture log-density against the brute-force sum (π well inside the clamp).
+  const torch::Tensor x = torch::tensor({{0.3, 0.8}}, f64);
+  const torch::Tensor mean = torch::tensor({{{0.2, 0.5, 0.4, 0.0}, {0.9, 0.7, 0.1, 0.0}}}, f64);
+  const torch::Tensor sd = torch::tensor({0.2, 0.1}, f64);
+  const torch::Tensor pi = torch::tensor({{{0.1, 0.2, 0.3, 0.4}, {0.25, 0.25, 0.4, 0.1}}}, f64);
+  const torch::Tensor lp = velovi::mixture_log_prob(x, mean, sd, pi);
+  for (int g = 0; g < 2; ++g) {
+    double p = 0;
+    for (int k = 0; k < 4; ++k) {
+      const double sk = (k == 3 ? 0.1 : 1.0) * sd[g].item<double>(), d = x[0][g].item<double>() - mean[0][g][k].item<double>();
+      p += pi[0][g][k].item<double>() * std::exp(-d * d / (2 * sk * sk)) / (sk * std::sqrt(2 * M_PI));
+    }
+    EXPECT_NEAR(lp[0][g].item<double>(), std::log(p), 1e-12) << "gene " << g;
+  }
+
+  // KL(Dir(1,1,1,1) ‖ Dir(¼·1)) = ln Γ(4) + 4 ln Γ(¼) + ¾ Σ (ψ(1) − ψ(4)) = ln 6 + 4 ln Γ(¼) − 5.5.
+  EXPECT_NEAR(velovi::dirichlet_kl(torch::ones({1, 4}, f64), 0.25).item<double>(), std::log(6.0) + 4 * std::lgamma(0.25) - 5.5, 1e-10);
+  EXPECT_NEAR(velovi::dirichlet_kl(torch::full({1, 4}, 0.25, f64), 0.25).item<double>(), 0.0, 1e-12);
+
+  // Normalised gamma variates have the Dirichlet's mean a_k / a₀ and variance a_k (a₀ − a_k) / (a₀² (a₀ + 1)).
+  const int n = 20000;
+  const torch::Tensor a = torch::tensor({2.0, 1.0, 0.5, 0.5}, f64).reshape({1, 1, 4}).expand({n, 1, 4}).contiguous();
+  std::vector<at::Generator> gens;
+  for (int i = 0; i < n; ++i) gens.push_back(at::detail::createCPUGenerator(key_hash(1, 2, 3, static_cast<uint64_t>(i))));
+  const torch::Tensor draws = velovi::dirichlet_sample(a, gens).reshape({n, 4});
+  const double a0 = 4, ak[4] = {2, 1, 0.5, 0.5};
+  for (int k = 0; k < 4; ++k) {
+    const double m = ak[k] / a0, v = ak[k] * (a0 - ak[k]) / (a0 * a0 * (a0 + 1));
+    EXPECT_NEAR(draws.select(1, k).mean().item<double>(), m, 4 * std::sqrt(v / n)) << "component " << k;
+    EXPECT_NEAR(draws.select(1, k).var().item<double>(), v, 0.05 * v) << "component " << k;
+  }
+}
 
 TEST(ModelsVelovi, GenePreprocessingFollowsScVelo) {
   EXPECT_NEAR(numpy_percentile({4, 1, 3, 2}, 95), 3.85, 1e-12);   // numpy.percentile([1, 2, 3, 4], 95)

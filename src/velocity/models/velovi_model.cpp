@@ -18,13 +18,17 @@
 #include "core/log.hpp"
 #include "velocity/models/keyed_random.hpp"
 #include "velocity/models/trainer.hpp"
+#include "velocity/models/velovi_kinetics.hpp"
 
 namespace velofield::models {
 
 namespace {
 
+using velovi::induction;
+using velovi::Rates;
+using velovi::repression;
+
 constexpr double kTMax = 20;            // VELOVAE.t_max
-constexpr double kRateEps = 1e-6;       // γ − β + ε in the kinetics
 constexpr double kPenaltyScale = 0.2;   // VELOVAE.penalty_scale
 constexpr double kDirichletPrior = 0.25;
 // Purposes of the keyed generators (the trainer's streams are 1..6).
@@ -44,21 +48,6 @@ struct BlockImpl : torch::nn::Module {
   SyncBatchNorm bn{nullptr};
 };
 TORCH_MODULE(Block);
-
-struct Rates {
-  torch::Tensor alpha, beta, gamma;   // [G]
-};
-
-std::pair<torch::Tensor, torch::Tensor> induction(const Rates& r, const torch::Tensor& t) {
-  const torch::Tensor eb = torch::exp(-r.beta * t), eg = torch::exp(-r.gamma * t);
-  return {r.alpha / r.beta * (1 - eb), r.alpha / r.gamma * (1 - eg) + r.alpha / (r.gamma - r.beta + kRateEps) * (eg - eb)};
-}
-
-std::pair<torch::Tensor, torch::Tensor> repression(const torch::Tensor& u0, const torch::Tensor& s0, const Rates& r,
-                                                   const torch::Tensor& t) {
-  const torch::Tensor eb = torch::exp(-r.beta * t), eg = torch::exp(-r.gamma * t);
-  return {u0 * eb, s0 * eg - r.beta * u0 / (r.gamma - r.beta + kRateEps) * (eg - eb)};
-}
 
 // Rows of per-cell tensors; an empty batch (a rank owning none of it) gives a [0, width] tensor.
 torch::Tensor stack_rows(const std::vector<torch::Tensor>& rows, int64_t width, torch::Dtype dtype) {
@@ -131,17 +120,7 @@ struct NetImpl : torch::nn::Module {
     d.rho = torch::sigmoid(rho_head(hr));
     d.tau = torch::sigmoid(tau_head(hr));
     d.concentration = torch::softplus(pi_head(pi_block(z))).reshape({z.size(0), G, 4});
-    if (gens.empty()) {
-      d.pi = d.concentration * 0;   // keeps an empty batch's graph connected for the collective backward
-      return d;
-    }
-    std::vector<torch::Tensor> rows;
-    rows.reserve(gens.size());
-    for (size_t i = 0; i < gens.size(); ++i)
-      rows.push_back(at::_standard_gamma(d.concentration[static_cast<int64_t>(i)], gens[i]));
-    // torch's Dirichlet sampler keeps each gamma variate at least the smallest normal float.
-    const torch::Tensor g = torch::stack(rows).clamp_min(FLT_MIN);
-    d.pi = g / g.sum(-1, true);
+    d.pi = velovi::dirichlet_sample(d.concentration, gens);
     return d;
   }
 
@@ -161,29 +140,15 @@ struct NetImpl : torch::nn::Module {
     const auto [u0, s0] = induction(r, ts);
     const auto [u_rep, s_rep] = repression(u0, s0, r, (kTMax - ts) * d.tau);
     const torch::Tensor zero = torch::zeros_like(u_ind);
-    // Categorical(probs=π): logits log(clamp(π, eps, 1 − eps)), normalised (log_softmax).
-    const double feps = std::numeric_limits<float>::epsilon();
-    const torch::Tensor log_pi = torch::log_softmax(torch::log(d.pi.clamp(feps, 1 - feps)), -1);
-    auto mixture = [&](const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& var_unconstr) {
-      const torch::Tensor sd = torch::softplus(var_unconstr).sqrt();
-      const torch::Tensor sd4 = torch::stack({sd, sd, sd, 0.1 * sd}, -1);   // [G, 4]
-      const torch::Tensor lp = -(x.unsqueeze(2) - mean).pow(2) / (2 * sd4.pow(2)) - torch::log(sd4) -
-                               0.5 * std::log(2 * M_PI);
-      return torch::logsumexp(lp + log_pi, 2);   // [B, G]
-    };
-    const torch::Tensor lp_u = mixture(u, torch::stack({u_ind, u_ss, u_rep, zero}, 2), scale_unconstr.slice(0, 0, G).select(1, 0));
-    const torch::Tensor lp_s = mixture(s, torch::stack({s_ind, s_ss, s_rep, zero}, 2), scale_unconstr.slice(0, G, 2 * G).select(1, 0));
+    const torch::Tensor sd_u = torch::softplus(scale_unconstr.slice(0, 0, G).select(1, 0)).sqrt();
+    const torch::Tensor sd_s = torch::softplus(scale_unconstr.slice(0, G, 2 * G).select(1, 0)).sqrt();
+    const torch::Tensor lp_u = velovi::mixture_log_prob(u, torch::stack({u_ind, u_ss, u_rep, zero}, 2), sd_u, d.pi);
+    const torch::Tensor lp_s = velovi::mixture_log_prob(s, torch::stack({s_ind, s_ss, s_rep, zero}, 2), sd_s, d.pi);
     Terms t;
     t.recon = -(lp_u.sum(1) + lp_s.sum(1));
     const torch::Tensor var = torch::sqrt(qv).pow(2);   // Normal(m, sqrt(v)): torch squares the scale back
     t.kl_z = (0.5 * (var + qm.pow(2) - 1 - torch::log(var))).sum(1);
-    // KL(Dir(a) ‖ Dir(0.25·1)), torch's closed form; Σ of the prior's concentrations is 1.
-    const torch::Tensor& a = d.concentration;
-    const torch::Tensor sum_a = a.sum(-1);
-    const double lg_b = std::lgamma(kDirichletPrior);
-    const torch::Tensor kl = torch::lgamma(sum_a) - std::lgamma(4 * kDirichletPrior) - (torch::lgamma(a) - lg_b).sum(-1) +
-                             ((a - kDirichletPrior) * (torch::digamma(a) - torch::digamma(sum_a).unsqueeze(-1))).sum(-1);
-    t.kl_pi = kl.sum(1);
+    t.kl_pi = velovi::dirichlet_kl(d.concentration, kDirichletPrior).sum(1);
     return t;
   }
 
