@@ -27,45 +27,25 @@ FitCells fit_cells(MPI_Comm comm, int64_t obs_begin, int64_t n_obs, int64_t dim,
   return c;
 }
 
-HomeResults results_at_home(MPI_Comm comm, const FitCells& cells, const std::vector<double>& V,
-                            const std::vector<double>& P, const CellCalculus* calc) {
-  const int64_t D = cells.dim, rows = cells.rows;
-  const int64_t curl_width = !calc || calc->curl.empty() ? 0 : (D == 3 ? 3 : 1);
-  // One row per cell: V (D), P, then divergence, acceleration (D), curvature (D), curl.
-  const int64_t width = D + 1 + (calc ? 1 + 2 * D + curl_width : 0);
-  std::vector<double> packed(static_cast<size_t>(rows * width));
-  for (int64_t i = 0; i < rows; ++i) {
-    double* row = packed.data() + i * width;
-    for (int64_t q = 0; q < D; ++q) *row++ = V[static_cast<size_t>(i * D + q)];
-    *row++ = P[static_cast<size_t>(i)];
-    if (!calc) continue;
-    *row++ = calc->divergence[static_cast<size_t>(i)];
-    for (int64_t q = 0; q < D; ++q) *row++ = calc->acceleration[static_cast<size_t>(i * D + q)];
-    for (int64_t q = 0; q < D; ++q) *row++ = calc->curvature[static_cast<size_t>(i * D + q)];
-    for (int64_t q = 0; q < curl_width; ++q) *row++ = calc->curl[static_cast<size_t>(i * curl_width + q)];
-  }
-  const std::vector<double> home = move_rows(comm, cells.layout.offsets, cells.home, width, packed);
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  const int64_t n = cells.home[static_cast<size_t>(rank) + 1] - cells.home[static_cast<size_t>(rank)];
+HomeResults results_at_home(MPI_Comm comm, const FitCells& cells, std::vector<double>&& V, std::vector<double>&& P,
+                            CellCalculus* calc) {
+  const int64_t D = cells.dim;
+  // One array at a time, each released once moved: at most one extra per-cell array is alive
+  // (packing them all into one message would hold (3d + 3) doubles per cell twice over).
+  auto home = [&](std::vector<double>& fit_layout, int64_t width) {
+    std::vector<double> out = move_rows(comm, cells.layout.offsets, cells.home, width, fit_layout);
+    std::vector<double>().swap(fit_layout);
+    return out;
+  };
   HomeResults out;
-  out.V.resize(static_cast<size_t>(n * D));
-  out.P.resize(static_cast<size_t>(n));
+  out.V = home(V, D);
+  out.P = home(P, 1);
   if (calc) {
-    out.calculus.divergence.resize(static_cast<size_t>(n));
-    out.calculus.acceleration.resize(static_cast<size_t>(n * D));
-    out.calculus.curvature.resize(static_cast<size_t>(n * D));
-    out.calculus.curl.resize(static_cast<size_t>(n * curl_width));
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    const double* row = home.data() + i * width;
-    for (int64_t q = 0; q < D; ++q) out.V[static_cast<size_t>(i * D + q)] = *row++;
-    out.P[static_cast<size_t>(i)] = *row++;
-    if (!calc) continue;
-    out.calculus.divergence[static_cast<size_t>(i)] = *row++;
-    for (int64_t q = 0; q < D; ++q) out.calculus.acceleration[static_cast<size_t>(i * D + q)] = *row++;
-    for (int64_t q = 0; q < D; ++q) out.calculus.curvature[static_cast<size_t>(i * D + q)] = *row++;
-    for (int64_t q = 0; q < curl_width; ++q) out.calculus.curl[static_cast<size_t>(i * curl_width + q)] = *row++;
+    out.calculus.divergence = home(calc->divergence, 1);
+    out.calculus.acceleration = home(calc->acceleration, D);
+    out.calculus.curvature = home(calc->curvature, D);
+    // The width from the dimension, not from curl's size: a rank without cells must agree.
+    if (D == 2 || D == 3) out.calculus.curl = home(calc->curl, D == 3 ? 3 : 1);
   }
   return out;
 }

@@ -34,8 +34,9 @@ struct HomeResults {
   CellCalculus calculus;   // empty vectors when no calculus was given
 };
 
-// Collective. V, P (and calc when not null) are on cells' fit layout.
-HomeResults results_at_home(MPI_Comm comm, const FitCells& cells, const std::vector<double>& V,
-                            const std::vector<double>& P, const CellCalculus* calc);
+// Collective. V, P (and calc when not null) are on the cells' fit layout; they are emptied as they
+// move, so that only one per-cell array is held twice at a time.
+HomeResults results_at_home(MPI_Comm comm, const FitCells& cells, std::vector<double>&& V, std::vector<double>&& P,
+                            CellCalculus* calc);
 
 }  // namespace velofield

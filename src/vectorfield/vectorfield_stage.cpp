@@ -328,7 +328,8 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
                    ") at ", d.n_obs, " cells in ", seconds, " s"));
   }
   // The per-cell results, back in the dataset's layout.
-  const HomeResults home = results_at_home(d.comm, cells, fit.V, fit.P, s.vector_calculus ? &calc_fit : nullptr);
+  const HomeResults home = results_at_home(d.comm, cells, std::move(best.fit.V), std::move(best.fit.P),
+                                           s.vector_calculus ? &calc_fit : nullptr);
   const std::vector<double>& V = home.V;
   const std::vector<double>& P = home.P;
 

@@ -144,3 +144,29 @@ TEST(VectorFieldRanks, FixedPointSumsOfTermsSplitOverTheRanks) {
   many.allreduce(MPI_COMM_WORLD);
   for (int64_t k = 0; k < sums; ++k) EXPECT_EQ(many.value(k), one.value(k)) << "sum " << k;
 }
+
+// 300 cells make 2 chunks of 256 and 44: at 3 ranks one rank fits no cell at all, yet takes part
+// in every reduction and gets its cells' results back. Some velocities are NaN (left out).
+TEST(VectorFieldRanks, SmallDataWithARankWithoutFitCells) {
+  const int64_t n = 300, dim = 2;
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> noise(0, 0.02);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> x(static_cast<size_t>(n * dim)), y(static_cast<size_t>(n * dim));
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = u(rng), b = u(rng);
+    x[static_cast<size_t>(2 * i)] = a;
+    x[static_cast<size_t>(2 * i + 1)] = b;
+    y[static_cast<size_t>(2 * i)] = -b + 0.3 * a + noise(rng);   // a spiral: rotation plus expansion
+    y[static_cast<size_t>(2 * i + 1)] = a + 0.3 * b + noise(rng);
+  }
+  for (int64_t i : {5, 150, 299}) y[static_cast<size_t>(2 * i)] = std::nan("");
+  Dataset many = embedding_dataset(MPI_COMM_WORLD, "toy", x, y, dim);
+  run_vectorfield(many, {{"basis", "toy"}, {"M", "40"}});
+  Dataset one = embedding_dataset(MPI_COMM_SELF, "toy", x, y, dim);
+  run_vectorfield(one, {{"basis", "toy"}, {"M", "40"}});
+  const Results a = results(many, "toy", true), b = results(one, "toy", true);
+  EXPECT_TRUE(std::isnan(b.P[150]));
+  EXPECT_GT(uns_number(one, "VecFld_toy/mean_velocity_cosine"), 0.9);
+  expect_same(a, b, "300 cells, 2-D spiral (M = 40)");
+}
