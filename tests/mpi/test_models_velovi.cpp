@@ -299,8 +299,8 @@ TEST(ModelsVelovi, ResumedRunEndsWithTheUninterruptedWeights) {
 }
 
 TEST(ModelsVelovi, SimulatedVelocityAndLatentTime) {
-  Dataset d = simulated(MPI_COMM_WORLD, 500, 150);
-  run_velovi(d, {{"max_epochs", "80"}, {"n_hidden", "128"}, {"uncertainty_samples", "20"}});
+  Dataset d = simulated(MPI_COMM_WORLD, 400, 120);
+  run_velovi(d, {{"max_epochs", "60"}, {"n_hidden", "128"}, {"uncertainty_samples", "20"}});
   // Contract slots (dynamo's extvelo velovi branch).
   ASSERT_TRUE(std::holds_alternative<DenseArray>(d.layers.at("velocity_S")));
   EXPECT_TRUE(d.layers.count("latent_time_velovi"));
@@ -330,7 +330,7 @@ TEST(ModelsVelovi, SimulatedVelocityAndLatentTime) {
   const std::vector<double> unc = gather_doubles(obs_values(d, "velocity_uncertainty"));
   const double unc_mean = std::accumulate(unc.begin(), unc.end(), 0.0) / static_cast<double>(unc.size());
   if (test::rank() == 0)
-    std::printf("[ velovi ] simulated 500 x 150 (%lld genes used): median cosine %.3f (gene-shuffled %.3f), latent time "
+    std::printf("[ velovi ] simulated 400 x 120 (%lld genes used): median cosine %.3f (gene-shuffled %.3f), latent time "
                 "Spearman %.3f, mean uncertainty %.3g\n",
                 static_cast<long long>(n_used), med, base_med, rho, unc_mean);
   EXPECT_GT(med, base_med + 0.2);
