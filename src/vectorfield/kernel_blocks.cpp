@@ -4,6 +4,7 @@
 
 #include "core/lapack.hpp"
 #include "gaussian_kernel_block.hpp"
+#include "vectorfield/serial_blas.hpp"
 
 namespace velofield {
 
@@ -56,7 +57,12 @@ void KernelBlocks::compute(int64_t k, double* out) const {
   const int64_t begin = chunk_begin(k), n = chunk_size(k);
   const double* xk = x_.data() + begin * dim_;
   if (dim_ >= kGemmDistanceMinDim) {
-    blas::gemm_rowmajor(false, true, n, M_, dim_, 1.0, xk, dim_, ctrl_.data(), dim_, 0.0, out, M_);
+    {
+      // OpenBLAS rounds this GEMM differently with 2 threads for some row counts (measured: 462
+      // rows, d = 30, M = 500): single-threaded, U is the same bits at any thread count.
+      const SerialBlas serial;
+      blas::gemm_rowmajor(false, true, n, M_, dim_, 1.0, xk, dim_, ctrl_.data(), dim_, 0.0, out, M_);
+    }
     kernels::gaussian_kernel_from_inner_products(n, M_, x_sq_.data() + begin, ctrl_sq_.data(), beta_, out);
   } else {
     kernels::gaussian_kernel_block(n, M_, dim_, xk, ctrl_.data(), beta_, out);

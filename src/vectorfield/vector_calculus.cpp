@@ -27,6 +27,9 @@ CellCalculus vector_calculus_at_cells(KernelBlocks& blocks, const std::vector<do
   for (int64_t m = 0; m < M; ++m)
     for (int64_t q = 0; q < D; ++q) d[static_cast<size_t>(m)] += coef[static_cast<size_t>(m * D + q)] * ctrl[static_cast<size_t>(m * D + q)];
   std::vector<double> t1, t2, s, jac;
+  // Its GEMMs round differently with more OpenBLAS threads (the thin one always, the others for some
+  // row counts): single-threaded, the results are the same bits at any rank and thread count.
+  const SerialBlas serial;
   for (int64_t k = 0; k < blocks.chunk_count(); ++k) {
     const int64_t b = blocks.chunk_begin(k), n = blocks.chunk_size(k);
     const double* U = blocks.chunk(k);
@@ -41,11 +44,8 @@ CellCalculus vector_calculus_at_cells(KernelBlocks& blocks, const std::vector<do
     for (int64_t i = 0; i < n; ++i)
       for (int64_t q = 0; q < D; ++q) s[static_cast<size_t>(i)] += xk[i * D + q] * fk[i * D + q];
     kernels::rkhs_acceleration_weights(n, M, U, s.data(), t2.data());
-    {
-      const SerialBlas serial;   // a thin GEMM (k = M): OpenBLAS rounds it differently with threads
-      blas::gemm_rowmajor(false, false, n, D, M, -2 * beta, t2.data(), M, coef.data(), D, 0.0,
-                          out.acceleration.data() + b * D, D);
-    }
+    blas::gemm_rowmajor(false, false, n, D, M, -2 * beta, t2.data(), M, coef.data(), D, 0.0,
+                        out.acceleration.data() + b * D, D);
     if (D == 2 || D == 3) {
       jac.resize(static_cast<size_t>(n * D * D));
       kernels::rkhs_field_jacobians({M, D, ctrl.data(), coef.data(), beta}, n, xk, jac.data());

@@ -89,30 +89,33 @@ TEST(SerialBlas, OneThreadInsideTheScopeAndTheThreadsBackAfter) {
 // The fit keeps the SYRK of a chunk threaded: it must give the same bits with 1 and 2 threads
 // (measured for OpenBLAS 0.3.21; a BLAS that breaks this fails here, not silently in the fit).
 TEST(SerialBlas, ChunkSyrkIsTheSameWithOneAndTwoThreads) {
-  const int64_t A = 530, n = 256;
-  const std::vector<double> w = uniform(static_cast<size_t>(A * n), 3, 0, 1);
-  std::vector<double> one(static_cast<size_t>(A * A), 0.0), two(static_cast<size_t>(A * A), 0.0);
-  {
-    BlasThreads t(1);
-    blas::syrk_ata_upper_rowmajor(A, n, 1.0, w.data(), A, 0.0, one.data(), A);
-  }
-  BlasThreads t(2);
-  if (!t.usable()) GTEST_SKIP() << "this BLAS cannot run 2 threads: nothing to check";
-  blas::syrk_ata_upper_rowmajor(A, n, 1.0, w.data(), A, 0.0, two.data(), A);
-  EXPECT_EQ(one, two);
+  for (int64_t n : {256, 462, 2048})
+    for (int64_t A : {187, 530}) {
+      const std::vector<double> w = uniform(static_cast<size_t>(A * n), 3, 0, 1);
+      std::vector<double> one(static_cast<size_t>(A * A), 0.0), two(static_cast<size_t>(A * A), 0.0);
+      {
+        BlasThreads t(1);
+        blas::syrk_ata_upper_rowmajor(A, n, 1.0, w.data(), A, 0.0, one.data(), A);
+      }
+      BlasThreads t(2);
+      if (!t.usable()) GTEST_SKIP() << "this BLAS cannot run 2 threads: nothing to check";
+      blas::syrk_ata_upper_rowmajor(A, n, 1.0, w.data(), A, 0.0, two.data(), A);
+      EXPECT_EQ(one, two) << n << " rows, " << A << " columns";
+    }
 }
 
-// The whole fit with 1 and 2 BLAS threads, sizes where OpenBLAS threads its calls (and where the
-// thin GEMM U·C and the Cholesky round differently with 2 threads): the same bits.
+// The whole fit with 1 and 2 BLAS threads, at pancreas' sizes (8 chunks of 462 cells, d = 30,
+// M = 500), where OpenBLAS rounds the thin GEMM U·C, the Cholesky and the distance GEMM
+// differently with 2 threads: the same bits.
 TEST(SparseVfc, SameBitsWithOneAndTwoBlasThreads) {
-  const int64_t cells = 1024, D = 30, M = 500;
+  const int64_t cells = 3696, D = 30, M = 500;
   const std::vector<double> x = uniform(static_cast<size_t>(cells * D), 7, -1, 1);
   std::vector<double> y = uniform(static_cast<size_t>(cells * D), 8, -0.1, 0.1);
   for (int64_t i = 0; i < cells; ++i)   // a rotation in the first two coordinates plus noise
     for (int q = 0; q < 2; ++q) y[static_cast<size_t>(i * D + q)] += (q == 0 ? -1 : 1) * x[static_cast<size_t>(i * D + 1 - q)];
   const std::vector<uint8_t> valid(static_cast<size_t>(cells), 1);
   std::vector<int64_t> ctrl_cells(static_cast<size_t>(M));
-  for (int64_t m = 0; m < M; ++m) ctrl_cells[static_cast<size_t>(m)] = 2 * m;
+  for (int64_t m = 0; m < M; ++m) ctrl_cells[static_cast<size_t>(m)] = 7 * m;
   const ControlPoints ctrl = control_points_from_cells(MPI_COMM_SELF, 0, cells, D, x.data(), ctrl_cells);
   const double beta = kernel_bandwidth_beta(MPI_COMM_SELF, ctrl.coords, M, D);
   SparseVfcOptions opt;
@@ -121,6 +124,7 @@ TEST(SparseVfc, SameBitsWithOneAndTwoBlasThreads) {
   auto fit = [&](int threads) {
     BlasThreads t(threads);
     KernelBlocks blocks(cells, D, x.data(), ctrl.coords, M, beta, 1e9, fit_chunk_rows(cells, M));
+    EXPECT_EQ(blocks.chunk_rows(), 462);
     return std::make_pair(fit_sparse_vfc(MPI_COMM_SELF, {cells, D, x.data(), y.data(), valid.data()}, ctrl, blocks, opt),
                           t.usable());
   };
