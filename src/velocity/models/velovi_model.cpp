@@ -10,7 +10,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <limits>
 
