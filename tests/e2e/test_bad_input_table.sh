@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bad-input table of docs/reliability.md and the tests stay in sync: each row names the ctest
+# The bad-input table of README.md and the tests stay in sync: each row names the ctest
 # entry that tests it and the text that test asserts; this checks that the entry exists, that its
 # test source really asserts that text (for the generated bad files: that make_bad_inputs.py gives
 # that case exactly that text), that the row's message contains it, and that every bad_input_*
@@ -19,7 +19,7 @@ ctest -N --test-dir "$BUILD" | sed -n 's/^ *Test *#[0-9]*: //p' > "$tmp/ctests"
 $PY "$HERE/../interop/anndata_fixture.py" "$tmp/good.h5ad" && $PY "$HERE/make_bad_inputs.py" "$tmp/good.h5ad" "$tmp/bad" > "$tmp/cases" \
   || { echo "FAIL cannot run make_bad_inputs.py"; exit 1; }
 
-$PY - "$ROOT" "$ROOT/docs/reliability.md" "$tmp/ctests" "$tmp/cases" <<'PY'
+$PY - "$ROOT" "$ROOT/README.md" "$tmp/ctests" "$tmp/cases" <<'PY'
 import re
 import sys
 from pathlib import Path
