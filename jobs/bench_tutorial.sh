@@ -25,12 +25,12 @@ trap 'rm -rf "$work"' EXIT
 echo "tutorial benchmark: $CONFIG, $(getconf _NPROCESSORS_ONLN) cores, load $(cut -d' ' -f1-3 /proc/loadavg), best of $REPEAT"
 for np in "${RANKS[@]}"; do
   for i in $(seq 1 "$REPEAT"); do
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     # shellcheck disable=SC2086
     $MPIEXEC -n "$np" "$VF" run --config "$CONFIG" -q --run.output "$work/out.h5ad" --run.checkpoint false \
       --timings "$work/np${np}_$i.json" </dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc > "$work/np${np}_$i.wall"
+    end=$(date +%s%N)
+    echo "$(( (end - start) / 1000000 ))e-3" > "$work/np${np}_$i.wall"
   done
 done
 /usr/bin/python3 - "$work" "$REPEAT" "${RANKS[@]}" <<'PY'
