@@ -283,7 +283,10 @@ VeloviFit fit_velovi(MPI_Comm comm, const VeloviInput& in, const VeloviOptions& 
   net->eval();
   const Rates rates = net->rates();
   const torch::Tensor ts = net->switch_time(false);
-  const auto [u0, s0] = induction(rates, ts);
+  // References, not structured bindings: the lambdas below capture them, which C++17 allows
+  // only for plain variables (clang rejects a captured binding; GCC accepts it as an extension).
+  const auto induced = induction(rates, ts);
+  const torch::Tensor &u0 = induced.first, &s0 = induced.second;
   fit.alpha = to_vector(rates.alpha);
   fit.beta = to_vector(rates.beta);
   fit.gamma = to_vector(rates.gamma);
@@ -298,7 +301,8 @@ VeloviFit fit_velovi(MPI_Comm comm, const VeloviInput& in, const VeloviOptions& 
     for (int64_t i = c0; i < std::min(n_local, c0 + kChunk); ++i) cells.push_back(in.begin + i);
     const int64_t B = static_cast<int64_t>(cells.size());
     const torch::Tensor s = model.rows(S, cells), u = model.rows(U, cells);
-    const auto [qm, qv] = net->encode(torch::cat({s, u}, 1), {});
+    const auto posterior = net->encode(torch::cat({s, u}, 1), {});
+    const torch::Tensor &qm = posterior.first, &qv = posterior.second;
     auto sample = [&](std::vector<at::Generator>& gens) {
       return net->decode(qm + torch::sqrt(qv) * net->latent_noise(gens), gens);
     };
