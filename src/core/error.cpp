@@ -4,6 +4,23 @@
 
 namespace velofield {
 
+std::string Error::one_line(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else out += ch;
+  }
+  return out;
+}
+
 std::string describe(const std::string& file, const std::string& key, const std::string& problem) {
   std::string out;
   if (!file.empty()) out += file + ": ";

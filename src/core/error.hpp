@@ -9,7 +9,12 @@ namespace velofield {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  // A message is one line whatever it quotes: control characters from a file (a key or a name
+  // with a newline in it) are written as escapes (\n, \t, \xNN).
+  explicit Error(const std::string& message) : std::runtime_error(one_line(message)) {}
+
+ private:
+  static std::string one_line(const std::string& message);
 };
 
 // "FILE: KEY: PROBLEM" — the one format every input error uses.

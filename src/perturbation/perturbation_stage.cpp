@@ -1,4 +1,5 @@
 #include "perturbation/perturbation_stage.hpp"
+#include "core/gather.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -89,19 +90,6 @@ DenseArray dense(std::vector<int64_t> shape, const std::vector<double>& values) 
   a.shape = std::move(shape);
   a.values = Array::from(values);
   return a;
-}
-
-// Every rank's vector, concatenated in rank order, on every rank.
-std::vector<double> gather_rows(MPI_Comm comm, const std::vector<double>& local) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
-  int n = static_cast<int>(local.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
-  for (int r = 1; r < size; ++r) displs[static_cast<size_t>(r)] = displs[static_cast<size_t>(r - 1)] + counts[static_cast<size_t>(r - 1)];
-  std::vector<double> all(static_cast<size_t>(displs.back() + counts.back()));
-  MPI_Allgatherv(local.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, comm);
-  return all;
 }
 
 // layers j_delta_x_perturbation: δy · PCsᵀ on the chosen gene columns (float32 CSR, dynamo's
@@ -216,7 +204,7 @@ void run_perturbation(Dataset& d, const StageConfig& sc) {
   }
   if (s.store_jacobian) {
     // dynamo's layout: jacobian[p, q, cell].
-    const std::vector<double> all = gather_rows(d.comm, kept);
+    const std::vector<double> all = gather_concat(d.comm, kept);
     std::vector<double> tensor(all.size());
     const int64_t N = d.n_obs;
     for (int64_t c = 0; c < N; ++c)

@@ -1,4 +1,5 @@
 #include "topography/topography_map.hpp"
+#include "core/gather.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -25,18 +26,6 @@ int comm_size(MPI_Comm comm) {
   int s = 1;
   MPI_Comm_size(comm, &s);
   return s;
-}
-
-// Every rank's vector concatenated in rank order, on every rank.
-std::vector<double> all_gather(MPI_Comm comm, const std::vector<double>& local) {
-  const int size = comm_size(comm);
-  int n = static_cast<int>(local.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
-  for (int r = 1; r < size; ++r) displs[static_cast<size_t>(r)] = displs[static_cast<size_t>(r - 1)] + counts[static_cast<size_t>(r - 1)];
-  std::vector<double> all(static_cast<size_t>(displs.back() + counts.back()));
-  MPI_Allgatherv(local.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, comm);
-  return all;
 }
 
 // dynamo's confidence (spec 6.5) for the fixed points, from the cells spread over the ranks.
@@ -69,7 +58,7 @@ std::vector<double> confidence(MPI_Comm comm, const std::vector<FixedPoint>& poi
     std::partial_sort(d.begin(), d.begin() + m, d.end());
     std::copy(d.begin(), d.begin() + m, local.begin() + a * k);
   }
-  const std::vector<double> all = all_gather(comm, local);
+  const std::vector<double> all = gather_concat(comm, local);
   const int64_t ranks = static_cast<int64_t>(all.size()) / (nq * k);
   double sum_range = 0;
   for (int64_t q = 0; q < dim; ++q) sum_range += data_hi[static_cast<size_t>(q)] - data_lo[static_cast<size_t>(q)];
@@ -127,7 +116,7 @@ TopographyResult map_topography(MPI_Comm comm, const FieldFunction& field, int64
     std::vector<double> mine;
     for (int64_t i = 0; i < rows; ++i)
       if ((global_begin + i) % stride == 0) mine.insert(mine.end(), cells + i * D, cells + (i + 1) * D);
-    const std::vector<double> all = all_gather(comm, mine);
+    const std::vector<double> all = gather_concat(comm, mine);
     starts.insert(starts.end(), all.begin(), all.end());
   }
   Box2 box;
@@ -166,7 +155,7 @@ TopographyResult map_topography(MPI_Comm comm, const FieldFunction& field, int64
     packed.insert(packed.end(), r.x.begin(), r.x.end());
     packed.push_back(r.residual);
   }
-  const std::vector<double> all = all_gather(comm, packed);
+  const std::vector<double> all = gather_concat(comm, packed);
 
   // Accepted roots, deduplicated in start order.
   std::vector<double> kept;

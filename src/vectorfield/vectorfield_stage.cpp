@@ -1,4 +1,5 @@
 #include "vectorfield/vectorfield_stage.hpp"
+#include "core/gather.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -149,19 +150,6 @@ UnsNode boolean(bool v) {
   UnsNode n = UnsNode::scalar<uint8_t>(v ? 1 : 0);
   n.array.values = n.array.values.converted(DType::boolean);
   return n;
-}
-
-// Every rank's rows (rows × width doubles), in rank order, on every rank.
-std::vector<double> gather_rows(MPI_Comm comm, const std::vector<double>& local) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
-  int n = static_cast<int>(local.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
-  for (int r = 1; r < size; ++r) displs[static_cast<size_t>(r)] = displs[static_cast<size_t>(r - 1)] + counts[static_cast<size_t>(r - 1)];
-  std::vector<double> all(static_cast<size_t>(displs.back() + counts.back()));
-  MPI_Allgatherv(local.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, comm);
-  return all;
 }
 
 // dynamo's signed angle between the velocity y and the field f at a cell: arccos of the cosine,
@@ -405,7 +393,7 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
     kernels::rkhs_field_values({M, D, best.ctrl.coords.data(), fit.coef.data(), best.beta}, n, grid.data() + b * D,
                                local.data());
     vf["grid"] = numeric({points, D}, grid);
-    vf["grid_V"] = numeric({points, D}, gather_rows(d.comm, local));
+    vf["grid_V"] = numeric({points, D}, gather_concat(d.comm, local));
   }
 
   const bool cell_arrays = s.uns_cell_arrays == "true" || (s.uns_cell_arrays == "auto" && d.n_obs <= kUnsCellArraysAutoLimit);
@@ -417,16 +405,16 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
         p_valid.push_back(P[static_cast<size_t>(i)]);
         valid_ind.push_back(static_cast<double>(d.obs_begin + i));
       }
-    const std::vector<double> all_p = gather_rows(d.comm, p_valid), all_valid = gather_rows(d.comm, valid_ind);
+    const std::vector<double> all_p = gather_concat(d.comm, p_valid), all_valid = gather_concat(d.comm, valid_ind);
     std::vector<int64_t> valid_idx(all_valid.begin(), all_valid.end()), inliers;
     for (size_t k = 0; k < all_p.size(); ++k)
       if (all_p[k] > vfc.theta) inliers.push_back(static_cast<int64_t>(k));
     const int64_t n_all = d.n_obs;
-    UnsNode x_node = numeric({n_all, D}, gather_rows(d.comm, X));
+    UnsNode x_node = numeric({n_all, D}, gather_concat(d.comm, X));
     x_node.array.values = x_node.array.values.converted(xa->values.dtype());
     vf["X"] = x_node;
-    vf["Y"] = numeric({n_all, D}, gather_rows(d.comm, Y));
-    vf["V"] = numeric({n_all, D}, gather_rows(d.comm, V));
+    vf["Y"] = numeric({n_all, D}, gather_concat(d.comm, Y));
+    vf["V"] = numeric({n_all, D}, gather_concat(d.comm, V));
     vf["P"] = numeric({static_cast<int64_t>(all_p.size()), 1}, all_p);
     vf["valid_ind"] = integers(valid_idx);
     vf["VFCIndex"] = integers(inliers);
@@ -473,7 +461,7 @@ void run_vectorfield(Dataset& d, const StageConfig& sc) {
         }
         MPI_Allreduce(MPI_IN_PLACE, per_cell.data(), static_cast<int>(per_cell.size()), MPI_DOUBLE, MPI_SUM, d.comm);
       } else {
-        per_cell = gather_rows(d.comm, gene_jacobians(field, rows, X.data(), q_reg, q_eff));
+        per_cell = gather_concat(d.comm, gene_jacobians(field, rows, X.data(), q_reg, q_eff));
         cell_idx.resize(static_cast<size_t>(d.n_obs));
         for (int64_t c = 0; c < d.n_obs; ++c) cell_idx[static_cast<size_t>(c)] = c;
       }

@@ -2,6 +2,8 @@
 // with its own keys; a key of another method, or an unknown method, is an error naming the option.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -49,9 +51,15 @@ TEST(VelocityMethods, RegisteredByNameWithTheirOwnKeys) {
   // The stage declares `method`, the steady-state keys once (both methods share them) and the toy's.
   std::vector<std::string> names;
   for (const auto& k : stage.keys) names.push_back(k.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"method", "perc_right", "perc_left", "min_gamma", "min_r2", "del_2nd_moments", "epochs"}));
+  // (the LibTorch models, registered between them and the toy, add their own keys in between)
+  ASSERT_GE(names.size(), 7u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 6),
+            (std::vector<std::string>{"method", "perc_right", "perc_left", "min_gamma", "min_r2", "del_2nd_moments"}));
+  EXPECT_EQ(std::count(names.begin(), names.end(), "epochs"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "perc_right"), 1);
   EXPECT_EQ(stage.keys[0].default_value, "stochastic");
-  EXPECT_NE(stage.keys[0].help.find("stochastic | deterministic | toy"), std::string::npos);
+  EXPECT_NE(stage.keys[0].help.find("stochastic | deterministic | "), std::string::npos);
+  EXPECT_NE(stage.keys[0].help.find(" | toy"), std::string::npos);
 
   Dataset d = Dataset::create(MPI_COMM_SELF, 4, 3);
   toy_runs() = 0;
@@ -63,7 +71,7 @@ TEST(VelocityMethods, RegisteredByNameWithTheirOwnKeys) {
   EXPECT_EQ(test::error_of([&] { run(stage, d, {{"method", "toy"}, {"perc_right", "5"}}); }),
             "--dynamics.perc_right: not a key of method 'toy' (it takes: epochs)");
   EXPECT_NE(test::error_of([&] { run(stage, d, {{"method", "velocityx"}}); })
-                .find("--dynamics.method: unknown velocity method 'velocityx' (known: stochastic | deterministic | toy)"),
+                .find("--dynamics.method: unknown velocity method 'velocityx' (known: stochastic | deterministic | "),
             std::string::npos);
   EXPECT_EQ(toy_runs(), 1);
 }
