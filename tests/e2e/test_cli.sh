@@ -69,8 +69,8 @@ else
   echo "SKIPPED: $PANCREAS is absent (CI has it): info/main-job checks on the pancreas data"
 fi
 
-# The fallback: no input file → the [simulate] section's dataset (3696 cells in inputs/pancreas.ini).
-mpi 3 run --config "$ROOT/inputs/pancreas.ini" --run.input "$tmp/absent.h5ad" --run.output "$tmp/sim.h5ad" \
+# The fallback: no input file → the [simulate] section's dataset (3696 cells in inputs/demo.ini).
+mpi 3 run --config "$ROOT/inputs/demo.ini" --run.input "$tmp/absent.h5ad" --run.output "$tmp/sim.h5ad" \
   --simulate.genes 50 --run.stages "" > "$tmp/out" 2>&1 && grep -q "simulating" "$tmp/out" && ok "main job falls back to a simulation" \
   || { bad "simulation fallback"; cat "$tmp/out"; }
 $PY -c "import anndata as ad, sys; a = ad.read_h5ad(sys.argv[1]); assert a.shape == (3696, 50), a.shape" "$tmp/sim.h5ad" \

@@ -29,14 +29,17 @@ id=$(sbatch --parsable -n 2 -o "$tmp/run-%j.out" -e "$tmp/run-%j.err" jobs/run.s
 state=$(slurm_wait "$id" 300)
 if [[ "$state" == *COMPLETED* ]] && [ -f "$tmp/slurm.h5ad" ]; then ok "run.sbatch: job $id $state"; else bad "run.sbatch: job $id '$state'"; cat "$tmp"/run-$id.*; fi
 mpirun --oversubscribe --bind-to none -n 2 "$VF" run --config inputs/pancreas.ini --run.output "$tmp/direct.h5ad" -q < /dev/null
-if "$VF" diff "$tmp/slurm.h5ad" "$tmp/direct.h5ad" --ignore uns/velofield/timings > "$tmp/diff.out" 2>&1; then
+# rcond_lhs is a diagnostic (LAPACK's condition estimate of the last M-step matrix) that has been
+# seen to differ in its last bits between two runs while the fitted field itself is bit-identical.
+if "$VF" diff "$tmp/slurm.h5ad" "$tmp/direct.h5ad" --ignore uns/velofield/timings --ignore uns/VecFld_pca/rcond_lhs \
+     --ignore uns/VecFld_umap/rcond_lhs > "$tmp/diff.out" 2>&1; then
   ok "run.sbatch writes the same dataset as mpirun"
 else
   bad "run.sbatch output differs from mpirun's: $(cat "$tmp/diff.out")"
 fi
 
 # 2. A 4-task sweep array and its summary.
-id=$(OUTDIR="$tmp/sweep" TABLE=jobs/sweep_example.tsv sbatch --parsable --array=0-3 -o "$tmp/sweep-%A_%a.out" jobs/sweep.sbatch)
+id=$(CONFIG=inputs/demo.ini OUTDIR="$tmp/sweep" TABLE=jobs/sweep_example.tsv sbatch --parsable --array=0-3 -o "$tmp/sweep-%A_%a.out" jobs/sweep.sbatch)
 states=$(slurm_wait "$id" 600)
 if [ "$(echo "$states" | grep -c COMPLETED)" -eq 4 ]; then ok "sweep: 4 array tasks completed"; else bad "sweep: '$states'"; cat "$tmp"/sweep-*.out; fi
 if "$VF" sweep-summary "$tmp/sweep" -q > /dev/null 2>&1 && [ -f "$tmp/sweep/summary.png" ]; then
@@ -53,7 +56,7 @@ else
 fi
 
 # 3. Strong and weak scaling at 1 and 2 ranks.
-id=$(OUTDIR="$tmp/scaling" RANKS="1 2" STRONG_CELLS=20000 WEAK_CELLS_PER_RANK=10000 GENES=200 \
+id=$(CONFIG=inputs/demo.ini OUTDIR="$tmp/scaling" RANKS="1 2" STRONG_CELLS=20000 WEAK_CELLS_PER_RANK=10000 GENES=200 \
      sbatch --parsable -n 2 -o "$tmp/scaling-%j.out" jobs/scaling.sbatch)
 state=$(slurm_wait "$id" 600)
 if [[ "$state" == *COMPLETED* ]]; then ok "scaling.sbatch: job $id $state"; else bad "scaling.sbatch: '$state'"; cat "$tmp"/scaling-*.out; fi
