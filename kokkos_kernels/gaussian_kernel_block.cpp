@@ -11,7 +11,7 @@ void gaussian_kernel_block(int64_t rows, int64_t centres, int64_t dim, const dou
   DeviceOutput<double> out(u, rows * centres);
   GaussianKernelBlockFunctor<DeviceMem> f{device_input(x, rows * dim), device_input(c, centres * dim), out.device,
                                           centres, dim, beta};
-  Kokkos::parallel_for("velofield::gaussian_kernel_block", Kokkos::RangePolicy<DeviceExec>(0, rows * centres), f);
+  gaussian_kernel_block_launch<DeviceExec>(f, rows);
   out.copy_to_host();
 }
 

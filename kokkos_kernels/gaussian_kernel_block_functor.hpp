@@ -1,9 +1,11 @@
 #pragma once
 // The Kokkos functors behind gaussian_kernel_block.hpp: one thread per matrix entry, the entry
-// index flattened so that neighbouring threads share a row of x (coalesced on a GPU).
+// index flattened so that neighbouring threads share a row of x (coalesced on a GPU). A GPU
+// runs the kernel block as GaussianKernelBlockTeamFunctor instead.
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 
+#include "kernel_path.hpp"
 #include "kokkos_math.hpp"
 
 namespace velofield::kernels {
@@ -25,6 +27,78 @@ struct GaussianKernelBlockFunctor {
     u(e) = kmath::exp(-beta * d2);
   }
 };
+
+// The kernel block on a GPU (dim <= MaxDim): a team owns team_size centres × kRows rows of U. Each
+// thread keeps its centre's coordinates in registers and writes one column of the block, so a
+// warp writes consecutive entries of a row of U; the team's kRows rows of x are staged once in
+// team scratch memory, where all threads read the same value at once (a broadcast). The range
+// kernel read c(m, q) strided by dim across neighbouring threads (a 32-line read per warp per
+// coordinate) and split its flat index with a 64-bit division per entry. Each entry's sum runs
+// over the coordinates in the same order as the range kernel's.
+template <class ExecSpace, int MaxDim>
+struct GaussianKernelBlockTeamFunctor {
+  using Mem = typename ExecSpace::memory_space;
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  static constexpr int kRows = 32;
+  GaussianKernelBlockFunctor<Mem> f;
+  int64_t rows = 0;
+  int64_t centre_blocks = 0;
+
+  static size_t scratch_bytes(int64_t dim) { return Scratch::shmem_size(static_cast<size_t>(kRows * dim)); }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    const int d = static_cast<int>(f.dim);
+    const int64_t block = team.league_rank();
+    const int64_t m = (block % centre_blocks) * team.team_size() + team.team_rank();
+    const int64_t i0 = block / centre_blocks * kRows;
+    const int nr = static_cast<int>(rows - i0 < kRows ? rows - i0 : kRows);
+    Scratch xs(team.team_scratch(0), static_cast<size_t>(kRows * d));
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, nr * d), [&](const int e) { xs(e) = f.x(i0 * d + e); });
+    team.team_barrier();
+    if (m >= f.centres) return;
+    double cr[MaxDim];
+    VELOFIELD_UNROLL
+    for (int q = 0; q < MaxDim; ++q) cr[q] = q < d ? f.c(m * d + q) : 0.0;
+    for (int r = 0; r < nr; ++r) {
+      const double* const xr = xs.data() + r * d;
+      double d2 = 0;
+      VELOFIELD_UNROLL
+      for (int q = 0; q < MaxDim; ++q)
+        if (q < d) {
+          const double diff = xr[q] - cr[q];
+          d2 += diff * diff;
+        }
+      f.u((i0 + r) * f.centres + m) = kmath::exp(-f.beta * d2);
+    }
+  }
+};
+
+// U for rows × f.centres on the path given (the team path needs dim <= 32 and takes the range
+// path above that).
+template <class ExecSpace>
+void gaussian_kernel_block_launch(const GaussianKernelBlockFunctor<typename ExecSpace::memory_space>& f, int64_t rows,
+                                  KernelPath path = default_kernel_path<ExecSpace>()) {
+  const char* label = "velofield::gaussian_kernel_block";
+  if (path == KernelPath::team && f.dim <= 32) {
+    const int threads = team_kernel_threads<ExecSpace>();
+    const int64_t centre_blocks = (f.centres + threads - 1) / threads;
+    const int64_t row_blocks = (rows + GaussianKernelBlockTeamFunctor<ExecSpace, 8>::kRows - 1) /
+                               GaussianKernelBlockTeamFunctor<ExecSpace, 8>::kRows;
+    Kokkos::TeamPolicy<ExecSpace> policy(static_cast<int>(centre_blocks * row_blocks), threads);
+    if (f.dim <= 8) {
+      using T = GaussianKernelBlockTeamFunctor<ExecSpace, 8>;
+      policy.set_scratch_size(0, Kokkos::PerTeam(T::scratch_bytes(f.dim)));
+      Kokkos::parallel_for(label, policy, T{f, rows, centre_blocks});
+    } else {
+      using T = GaussianKernelBlockTeamFunctor<ExecSpace, 32>;
+      policy.set_scratch_size(0, Kokkos::PerTeam(T::scratch_bytes(f.dim)));
+      Kokkos::parallel_for(label, policy, T{f, rows, centre_blocks});
+    }
+    return;
+  }
+  Kokkos::parallel_for(label, Kokkos::RangePolicy<ExecSpace>(0, rows * f.centres), f);
+}
 
 template <class MemorySpace>
 struct GaussianFromInnerProductsFunctor {

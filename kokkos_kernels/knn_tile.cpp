@@ -30,8 +30,7 @@ void knn_tile_update(int64_t n_queries, int dim, const double* queries, const in
   auto d_best_ids = Kokkos::create_mirror_view_and_copy(Mem(), h_best_ids);
   f.best_dist2 = d_best;
   f.best_ids = d_best_ids;
-  const int64_t groups = (n_queries + KnnTileFunctor<Mem>::kQueries - 1) / KnnTileFunctor<Mem>::kQueries;
-  Kokkos::parallel_for("velofield::knn_tile_update", Kokkos::RangePolicy<Exec>(0, groups), f);
+  knn_tile_launch<Exec>(f);
   Kokkos::deep_copy(h_best, d_best);
   Kokkos::deep_copy(h_best_ids, d_best_ids);
 }

@@ -2,22 +2,6 @@
 
 namespace velofield::kernels {
 
-namespace {
-
-// One launch per block of columns: all rows of one block before the next (cache reuse).
-template <class Functor>
-void run_blocks(Functor f, int64_t rows, int64_t width) {
-  using Exec = Kokkos::DefaultExecutionSpace;
-  for (int64_t c0 = 0; c0 < width; c0 += Functor::kCols) {
-    f.c0 = c0;
-    f.n = static_cast<int>(width - c0 < Functor::kCols ? width - c0 : Functor::kCols);
-    Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::RangePolicy<Exec>(0, rows), f);
-  }
-  Kokkos::fence();
-}
-
-}  // namespace
-
 template <class Value>
 void moment_smoothing(int64_t rows, const int64_t* indptr, const int64_t* cols, const double* weights,
                       int64_t n_source_rows, int64_t width, const Value* u, const Value* s, int64_t out_stride,
@@ -46,14 +30,16 @@ void moment_smoothing(int64_t rows, const int64_t* indptr, const int64_t* cols, 
   typename MomentSmoothingFunctor<Value, Mem>::Out* targets[5] = {&f.m_u, &f.m_s, &f.m_uu, &f.m_us, &f.m_ss};
   if constexpr (Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible) {
     for (int o = 0; o < n_out; ++o) *targets[o] = HostOut(host_out[o], out_layout);
-    run_blocks(f, rows, width);
+    moment_smoothing_launch<Value, Exec>(f, rows, width);
+    Kokkos::fence();
   } else {
     Kokkos::View<Value**, Kokkos::LayoutRight, Mem> device[5];
     for (int o = 0; o < n_out; ++o) {
       device[o] = Kokkos::View<Value**, Kokkos::LayoutRight, Mem>("moment_smoothing out", rows, width);
       *targets[o] = device[o];
     }
-    run_blocks(f, rows, width);
+    moment_smoothing_launch<Value, Exec>(f, rows, width);
+    Kokkos::fence();
     for (int o = 0; o < n_out; ++o) {
       auto back = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), device[o]);
       for (int64_t i = 0; i < rows; ++i)

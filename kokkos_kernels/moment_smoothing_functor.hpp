@@ -7,6 +7,7 @@
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 
+#include "kernel_path.hpp"
 #include "moment_smoothing.hpp"
 
 namespace velofield::kernels {
@@ -68,5 +69,77 @@ struct MomentSmoothingFunctor {
       }
   }
 };
+
+// The GPU layout (all columns in one launch, c0 = 0, n = width): a team per output row, a thread
+// per column, the five sums in registers. A warp reads consecutive columns of one neighbour's
+// row (coalesced) and writes consecutive outputs. The range kernel gave each thread a whole row:
+// its 5 × kCols sums were a local-memory array and neighbouring threads read unrelated rows. Each
+// output sums the same terms in the same order as in the range kernel.
+template <class Value, class ExecSpace>
+struct MomentSmoothingTeamFunctor {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  MomentSmoothingFunctor<Value, typename ExecSpace::memory_space> f;
+
+  template <bool Uniform, bool Second>
+  KOKKOS_INLINE_FUNCTION void column(const int64_t i, const int64_t col, const Value scale) const {
+    Value au = 0, as = 0, auu = 0, aus = 0, ass = 0;
+    for (int64_t k = f.indptr(i); k < f.indptr(i + 1); ++k) {
+      const int64_t j = f.cols(k);
+      const Value w = Uniform ? Value(1) : static_cast<Value>(f.weights(k));
+      const Value uv = f.u(j, col), sv = f.s(j, col);
+      au += w * uv;
+      as += w * sv;
+      if (Second) {
+        auu += w * (uv * uv);
+        aus += w * (uv * sv);
+        ass += w * (sv * sv);
+      }
+    }
+    f.m_u(i, col) = scale * au;
+    f.m_s(i, col) = scale * as;
+    if (Second) {
+      f.m_uu(i, col) = scale * auu;
+      f.m_us(i, col) = scale * aus;
+      f.m_ss(i, col) = scale * ass;
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    const int64_t i = team.league_rank();
+    const int64_t begin = f.indptr(i), end = f.indptr(i + 1);
+    bool uniform = true;
+    for (int64_t k = begin + 1; k < end && uniform; ++k) uniform = f.weights(k) == f.weights(begin);
+    const Value scale = uniform && end > begin ? static_cast<Value>(f.weights(begin)) : Value(1);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, f.n), [&](const int c) {
+      const int64_t col = f.c0 + c;
+      if (uniform && f.second) column<true, true>(i, col, scale);
+      else if (uniform) column<true, false>(i, col, scale);
+      else if (f.second) column<false, true>(i, col, scale);
+      else column<false, false>(i, col, scale);
+    });
+  }
+};
+
+// All rows × width outputs on the path given: the range kernel one kCols block of columns per
+// launch (all rows of one block before the next, for the host caches), the team kernel all
+// columns at once.
+template <class Value, class ExecSpace>
+void moment_smoothing_launch(MomentSmoothingFunctor<Value, typename ExecSpace::memory_space> f, int64_t rows,
+                             int64_t width, KernelPath path = default_kernel_path<ExecSpace>()) {
+  using F = MomentSmoothingFunctor<Value, typename ExecSpace::memory_space>;
+  if (path == KernelPath::team) {
+    f.c0 = 0;
+    f.n = static_cast<int>(width);
+    const int threads = team_kernel_threads<ExecSpace>() == 1 ? 1 : (width >= 128 ? 128 : width > 32 ? 64 : 32);
+    Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(rows), threads),
+                         MomentSmoothingTeamFunctor<Value, ExecSpace>{f});
+    return;
+  }
+  for (int64_t c0 = 0; c0 < width; c0 += F::kCols) {
+    f.c0 = c0;
+    f.n = static_cast<int>(width - c0 < F::kCols ? width - c0 : F::kCols);
+    Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::RangePolicy<ExecSpace>(0, rows), f);
+  }
+}
 
 }  // namespace velofield::kernels

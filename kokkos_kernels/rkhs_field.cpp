@@ -14,8 +14,7 @@ RkhsFieldView<DeviceMem> device_field(const RkhsField& f) {
 void rkhs_field_values(const RkhsField& field, int64_t points, const double* x, double* values) {
   if (points == 0 || field.dim == 0) return;
   DeviceOutput<double> out(values, points * field.dim);
-  RkhsValuesFunctor<DeviceMem> f{device_field(field), device_input(x, points * field.dim), out.device};
-  Kokkos::parallel_for("velofield::rkhs_field_values", Kokkos::RangePolicy<DeviceExec>(0, points), f);
+  rkhs_field_launch<DeviceExec>(device_field(field), points, device_input(x, points * field.dim), {}, out.device, false);
   out.copy_to_host();
 }
 
@@ -31,9 +30,8 @@ void rkhs_jacobian_vector_products(const RkhsField& field, int64_t points, const
                                    double* products) {
   if (points == 0 || field.dim == 0) return;
   DeviceOutput<double> out(products, points * field.dim);
-  RkhsJacobianVectorFunctor<DeviceMem> f{device_field(field), device_input(x, points * field.dim),
-                                         device_input(v, points * field.dim), out.device};
-  Kokkos::parallel_for("velofield::rkhs_jacobian_vector_products", Kokkos::RangePolicy<DeviceExec>(0, points), f);
+  rkhs_field_launch<DeviceExec>(device_field(field), points, device_input(x, points * field.dim),
+                                device_input(v, points * field.dim), out.device, true);
   out.copy_to_host();
 }
 

@@ -1,9 +1,12 @@
 #pragma once
-// The Kokkos functors behind rkhs_field.hpp: one thread per point, accumulating straight into the
-// point's output row (no scratch memory, so any dim works on any backend).
+// The Kokkos functors behind rkhs_field.hpp. Range kernels (host backends, and any dim): one thread
+// per point, accumulating straight into the point's output row. Team kernels (GPUs, dim <= 32):
+// see RkhsTeamFunctor. Both sum every point's terms in the same order (centres ascending,
+// coordinates ascending), so a host backend gives the same bits on either path.
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 
+#include "kernel_path.hpp"
 #include "kokkos_math.hpp"
 
 namespace velofield::kernels {
@@ -84,5 +87,110 @@ struct RkhsJacobianVectorFunctor {
     for (int64_t p = 0; p < d; ++p) out(i * d + p) *= -2 * f.beta;
   }
 };
+
+// Values (Products = false) or Jacobian-vector products (Products = true) with one point per thread:
+// the point's coordinates, its vector and its dim sums stay in registers (MaxDim >= dim bounds
+// them), and the centres and coefficients pass through team scratch memory kTile at a time, where
+// all threads read the same entry at once (a broadcast). The range kernels instead kept one point
+// per thread but added every term into the output row in global memory, strided by dim across
+// threads: 2 uncoalesced memory operations per flop.
+template <class ExecSpace, int MaxDim, bool Products>
+struct RkhsTeamFunctor {
+  using Mem = typename ExecSpace::memory_space;
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  static constexpr int kTile = 64;
+  RkhsFieldView<Mem> f;
+  Kokkos::View<const double*, Mem> x, v;
+  Kokkos::View<double*, Mem> out;
+  int64_t points = 0;
+
+  static size_t scratch_bytes(int64_t dim) { return Scratch::shmem_size(static_cast<size_t>(2 * kTile * dim)); }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    const int d = static_cast<int>(f.dim);
+    const int64_t i = static_cast<int64_t>(team.league_rank()) * team.team_size() + team.team_rank();
+    const bool active = i < points;
+    Scratch tile(team.team_scratch(0), static_cast<size_t>(2 * kTile * d));
+    double* const cs = tile.data();
+    double* const ks = cs + kTile * d;
+    double xr[MaxDim], vr[MaxDim], acc[MaxDim];
+    VELOFIELD_UNROLL
+    for (int q = 0; q < MaxDim; ++q) {
+      xr[q] = active && q < d ? x(i * d + q) : 0.0;
+      vr[q] = Products && active && q < d ? v(i * d + q) : 0.0;
+      acc[q] = 0;
+    }
+    for (int64_t m0 = 0; m0 < f.centres; m0 += kTile) {
+      const int n = static_cast<int>(f.centres - m0 < kTile ? f.centres - m0 : kTile);
+      team.team_barrier();   // the previous tile is no longer read
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * d), [&](const int e) {
+        cs[e] = f.ctrl(m0 * d + e);
+        ks[e] = f.coef(m0 * d + e);
+      });
+      team.team_barrier();
+      if (!active) continue;
+      for (int m = 0; m < n; ++m) {
+        const double* const c = cs + m * d;
+        double d2 = 0, proj = 0;
+        VELOFIELD_UNROLL
+        for (int q = 0; q < MaxDim; ++q)
+          if (q < d) {
+            const double diff = xr[q] - c[q];
+            d2 += diff * diff;
+            if (Products) proj += diff * vr[q];
+          }
+        const double w = Products ? kmath::exp(-f.beta * d2) * proj : kmath::exp(-f.beta * d2);
+        const double* const kc = ks + m * d;
+        VELOFIELD_UNROLL
+        for (int p = 0; p < MaxDim; ++p)
+          if (p < d) acc[p] += w * kc[p];
+      }
+    }
+    if (!active) return;
+    VELOFIELD_UNROLL
+    for (int p = 0; p < MaxDim; ++p)
+      if (p < d) out(i * d + p) = Products ? acc[p] * (-2 * f.beta) : acc[p];
+  }
+};
+
+namespace detail {
+template <class ExecSpace, int MaxDim, bool Products>
+void rkhs_team_launch(const RkhsFieldView<typename ExecSpace::memory_space>& f, int64_t points,
+                      const Kokkos::View<const double*, typename ExecSpace::memory_space>& x,
+                      const Kokkos::View<const double*, typename ExecSpace::memory_space>& v,
+                      const Kokkos::View<double*, typename ExecSpace::memory_space>& out, const char* label) {
+  using F = RkhsTeamFunctor<ExecSpace, MaxDim, Products>;
+  const int threads = team_kernel_threads<ExecSpace>();
+  Kokkos::TeamPolicy<ExecSpace> policy(static_cast<int>((points + threads - 1) / threads), threads);
+  policy.set_scratch_size(0, Kokkos::PerTeam(F::scratch_bytes(f.dim)));
+  Kokkos::parallel_for(label, policy, F{f, x, v, out, points});
+}
+}  // namespace detail
+
+// f(x_i) (products = false) or J(x_i)·v_i (products = true) for all points, on the path given
+// (the team path needs dim <= 32 and takes the range path above that).
+template <class ExecSpace>
+void rkhs_field_launch(const RkhsFieldView<typename ExecSpace::memory_space>& f, int64_t points,
+                       const Kokkos::View<const double*, typename ExecSpace::memory_space>& x,
+                       const Kokkos::View<const double*, typename ExecSpace::memory_space>& v,
+                       const Kokkos::View<double*, typename ExecSpace::memory_space>& out, bool products,
+                       KernelPath path = default_kernel_path<ExecSpace>()) {
+  using Mem = typename ExecSpace::memory_space;
+  const char* label = products ? "velofield::rkhs_jacobian_vector_products" : "velofield::rkhs_field_values";
+  if (path == KernelPath::team && f.dim <= 32) {
+    if (f.dim <= 8) {
+      if (products) detail::rkhs_team_launch<ExecSpace, 8, true>(f, points, x, v, out, label);
+      else detail::rkhs_team_launch<ExecSpace, 8, false>(f, points, x, v, out, label);
+    } else {
+      if (products) detail::rkhs_team_launch<ExecSpace, 32, true>(f, points, x, v, out, label);
+      else detail::rkhs_team_launch<ExecSpace, 32, false>(f, points, x, v, out, label);
+    }
+    return;
+  }
+  const Kokkos::RangePolicy<ExecSpace> policy(0, points);
+  if (products) Kokkos::parallel_for(label, policy, RkhsJacobianVectorFunctor<Mem>{f, x, v, out});
+  else Kokkos::parallel_for(label, policy, RkhsValuesFunctor<Mem>{f, x, out});
+}
 
 }  // namespace velofield::kernels

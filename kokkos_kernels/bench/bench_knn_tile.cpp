@@ -30,14 +30,12 @@ void run(benchmark::State& state, int64_t n_queries, int64_t n_refs, int dim, in
   f.k = k;
   f.best_dist2 = best;
   f.best_ids = best_ids;
-  // The launch of knn_tile_update(): one work item per kQueries queries.
-  const Kokkos::RangePolicy<Exec> policy(0, (n_queries + F::kQueries - 1) / F::kQueries);
   // One untimed pass fills the lists: the timed passes then see what every tile after the first
   // few sees, distances that rarely beat the k-th.
-  Kokkos::parallel_for("velofield::knn_tile_update", policy, f);
+  knn_tile_launch<Exec>(f);   // the launch of knn_tile_update()
   Kokkos::fence();
   for (auto _ : state) {
-    Kokkos::parallel_for("velofield::knn_tile_update", policy, f);
+    knn_tile_launch<Exec>(f);
     Kokkos::fence();
   }
   const double nq = static_cast<double>(n_queries), nr = static_cast<double>(n_refs);

@@ -1,6 +1,6 @@
 // The SpMM of the moments stage: W (30 neighbours plus the cell itself, uniform weights, as
 // dynamo's moment matrix) times the unspliced and spliced layers, all five moments, 256 genes
-// in float, column blocks launched as moment_smoothing() launches them. Counted work per
+// in float, launched as moment_smoothing() launches them. Counted work per
 // (entry of W, gene): 8 flops (2 first-moment sums, 3 products and sums), 5 scalings per output;
 // bytes: the neighbour rows gathered once per entry, the five outputs, the graph.
 #include "bench_support.hpp"
@@ -43,11 +43,7 @@ void run(benchmark::State& state, int64_t rows, int64_t neighbours, int64_t widt
   f.second = true;
   Kokkos::fence();
   for (auto _ : state) {
-    for (int64_t c0 = 0; c0 < width; c0 += F::kCols) {
-      f.c0 = c0;
-      f.n = static_cast<int>(width - c0 < F::kCols ? width - c0 : F::kCols);
-      Kokkos::parallel_for("velofield::moment_smoothing", Kokkos::RangePolicy<Exec>(0, rows), f);
-    }
+    moment_smoothing_launch<float, Exec>(f, rows, width);
     Kokkos::fence();
   }
   const double ew = static_cast<double>(nnz) * static_cast<double>(width), rw = static_cast<double>(rows * width);

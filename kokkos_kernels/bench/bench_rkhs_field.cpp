@@ -24,9 +24,7 @@ void run(benchmark::State& state, What what, int64_t points, int64_t centres, in
   const RkhsFieldView<Mem> field{ctrl, coef, centres, dim, 2.0};
   const Kokkos::RangePolicy<Exec> policy(0, points);
   for (auto _ : state) {
-    if (what == What::values) Kokkos::parallel_for("velofield::rkhs_field_values", policy, RkhsValuesFunctor<Mem>{field, x, out});
-    else if (what == What::products)
-      Kokkos::parallel_for("velofield::rkhs_jacobian_vector_products", policy, RkhsJacobianVectorFunctor<Mem>{field, x, v, out});
+    if (what != What::jacobians) rkhs_field_launch<Exec>(field, points, x, v, out, what == What::products);
     else Kokkos::parallel_for("velofield::rkhs_field_jacobians", policy, RkhsJacobiansFunctor<Mem>{field, x, out});
     Kokkos::fence();
   }
