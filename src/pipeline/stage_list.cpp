@@ -9,6 +9,7 @@
 #include "topography/topography_stage.hpp"
 #include "perturbation/perturbation_stage.hpp"
 #include "plot/plot_stage.hpp"
+#include "compare/compare_velocity_stage.hpp"
 
 namespace velofield {
 
@@ -24,6 +25,7 @@ void register_builtin_stages() {
   register_stage(topography_stage());
   register_stage(perturbation_stage());
   register_stage(plot::plot_stage());
+  register_stage(compare_velocity_stage());
 }
 
 }  // namespace velofield
