@@ -113,6 +113,7 @@ Adam::Adam(std::vector<torch::Tensor> parameters, AdamOptions options) : params_
   for (const auto& p : params_) {
     m_.push_back(torch::zeros_like(p));
     v_.push_back(torch::zeros_like(p));
+    if (o_.amsgrad) v_max_.push_back(torch::zeros_like(p));
   }
 }
 
@@ -136,7 +137,8 @@ void Adam::step() {
     }
     m_[i].mul_(o_.beta1).add_(g, 1 - o_.beta1);
     v_[i].mul_(o_.beta2).addcmul_(g, g, 1 - o_.beta2);
-    const torch::Tensor denom = (v_[i].sqrt() / std::sqrt(bc2)).add_(o_.eps);
+    if (o_.amsgrad) torch::maximum_out(v_max_[i], v_max_[i], v_[i]);
+    const torch::Tensor denom = ((o_.amsgrad ? v_max_[i] : v_[i]).sqrt() / std::sqrt(bc2)).add_(o_.eps);
     p.addcdiv_(m_[i], denom, -o_.lr / bc1);
   }
 }
@@ -146,6 +148,7 @@ NamedTensors Adam::state() {
   for (size_t i = 0; i < params_.size(); ++i) {
     out.emplace_back("adam/m/" + std::to_string(i), m_[i]);
     out.emplace_back("adam/v/" + std::to_string(i), v_[i]);
+    if (o_.amsgrad) out.emplace_back("adam/v_max/" + std::to_string(i), v_max_[i]);
   }
   return out;
 }

@@ -53,6 +53,7 @@ TORCH_MODULE(SyncBatchNorm);
 struct AdamOptions {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
   bool decoupled = false;
+  bool amsgrad = false;   // torch's amsgrad: the denominator uses the running maximum of v (DeepVelo)
 };
 class Adam {
  public:
@@ -63,9 +64,10 @@ class Adam {
   NamedTensors state();
   int64_t steps() const { return step_; }
   void set_steps(int64_t s) { step_ = s; }
+  void set_lr(double lr) { o_.lr = lr; }   // for a learning-rate schedule (StepLR)
 
  private:
-  std::vector<torch::Tensor> params_, m_, v_;
+  std::vector<torch::Tensor> params_, m_, v_, v_max_;
   AdamOptions o_;
   int64_t step_ = 0;
 };
