@@ -7,6 +7,7 @@
 #   bash jobs/compare_velocity.sh [WORKDIR=/tmp/velofield-compare] [RANKS=2]
 # Epoch caps (the full defaults take ~40 min for velovi alone on this shared 2-core machine):
 #   VELOVI_EPOCHS (default 60), CELLDANCER_EPOCHS (default 200), EXTRA_OPTIONS (more dynamics keys).
+# OUTPUT names the result (default WORKDIR/pancreas_compare.h5ad).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/velofield-compare}; NP=${2:-2}
@@ -20,15 +21,20 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 MPI=(mpirun --quiet --oversubscribe --bind-to none)
 [ -f "$PANCREAS" ] || { echo "$PANCREAS is absent: nothing to compare"; exit 0; }
 mkdir -p "$WORK"
-METHODS=${METHODS:-stochastic,velovi,celldancer}
-for extra in latentvelo deepvelo; do
-  if "$VF" dynamics --help 2>/dev/null | grep -q "$extra:"; then METHODS="$METHODS,$extra"; fi
-done
+# METHODS given: exactly those; otherwise the three plus whichever of latentvelo/deepvelo is registered.
+if [ -z "${METHODS:-}" ]; then
+  METHODS=stochastic,velovi,celldancer
+  for extra in latentvelo deepvelo; do
+    if "$VF" dynamics --help 2>/dev/null | grep -q "$extra:"; then METHODS="$METHODS,$extra"; fi
+  done
+fi
+# INPUT: compare this file instead of the fresh base (methods whose velocity_S_<method> it holds are read).
 BASE=$WORK/pancreas_base.h5ad
 [ -f "$BASE" ] || "${MPI[@]}" -n "$NP" "$VF" run --config "$HERE/inputs/pancreas.ini" --run.stages "preprocess, moments, umap" \
                     --run.output "$BASE" -q </dev/null
-echo "methods: $METHODS ($NP ranks)"
-"${MPI[@]}" -n "$NP" "$VF" compare-velocity "$BASE" "$WORK/pancreas_compare.h5ad" --methods "$METHODS" \
+IN=${INPUT:-$BASE}
+echo "methods: $METHODS ($NP ranks) on $IN"
+"${MPI[@]}" -n "$NP" "$VF" compare-velocity "$IN" "${OUTPUT:-$WORK/pancreas_compare.h5ad}" --methods "$METHODS" \
   --dynamics_options "max_epochs=${VELOVI_EPOCHS:-60}, max_epoches=${CELLDANCER_EPOCHS:-200}, celldancer_weights=$SHARED/reference/celldancer${EXTRA_OPTIONS:+, $EXTRA_OPTIONS}" \
   --transitions "$TRANSITIONS" --color_key "$COLORS" \
   --report "$WORK/compare_velocity_pancreas.md" --figure "$WORK/compare_velocity_pancreas.png" \

@@ -133,19 +133,31 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
   const Stage* dynamics = find_stage("dynamics");
   if (!dynamics) throw Error("internal: the dynamics stage is not registered");
   Config config = sc.config();
+  // Items are split at commas; an item without '=' continues the previous value (a list value such
+  // as deepvelo_layers=64,64).
+  std::vector<std::pair<std::string, std::string>> settings;
   for (const std::string& item : sc.get_list("dynamics_options")) {
     const size_t eq = item.find('=');
-    const std::string key = trim(item.substr(0, eq));
+    if (eq == std::string::npos && !settings.empty()) {
+      settings.back().second += "," + trim(item);
+      continue;
+    }
+    const std::string key = eq == std::string::npos ? "" : trim(item.substr(0, eq));
     bool declared = false;
     for (const auto& k : dynamics->keys) declared = declared || k.name == key;
-    if (eq == std::string::npos || key.empty() || !declared || key == "method")
+    if (key.empty() || !declared || key == "method")
       fail("", option(sc, "dynamics_options"),
            "'" + item + "' is not key=value with a key of a velocity method (see velofield dynamics --help)");
-    config.set("dynamics", key, trim(item.substr(eq + 1)));
+    settings.emplace_back(key, trim(item.substr(eq + 1)));
   }
+  for (const auto& kv : settings) config.set("dynamics", kv.first, kv.second);
   const StageConfig dynamics_view(config, "dynamics", dynamics->keys);
 
   ComparisonSummary summary;
+  // Each method's own transition genes: CBDir and the figure project it as the method alone would be
+  // (the agreement uses the comparison genes). Kept as var/use_for_transition_<method>, so a later
+  // comparison that reads the layer reads them too.
+  std::vector<std::vector<uint8_t>> own_genes(names.size());
   summary.n_obs = d.n_obs;
   summary.n_vars = d.n_vars;
   summary.pca_basis = pca_basis;
@@ -157,9 +169,11 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
     if (to_run[k]) {
       log().info(cat("compare-velocity: running ", names[k], " (", k + 1, " of ", names.size(), ")"));
       const double start = wall(d.comm);
-      Matrix v = run_velocity_method(d, *to_run[k], dynamics_view);
+      MethodVelocity v = run_velocity_method(d, *to_run[k], dynamics_view);
       m.seconds = wall(d.comm) - start;
-      d.layers["velocity_S_" + names[k]] = std::move(v);
+      d.layers["velocity_S_" + names[k]] = std::move(v.velocity);
+      own_genes[k] = v.transition_genes;
+      d.var.set("use_for_transition_" + names[k], Column::numeric(Array::from(own_genes[k], DType::boolean)));
       log().info(cat("compare-velocity: ", names[k], " took ", m.seconds, " s"));
     } else {
       log().info("compare-velocity: reading layers/velocity_S_" + names[k] + " (--rerun true runs it instead)");
@@ -167,7 +181,17 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
       std::string problem;
       if (matrix_cols(v) != d.n_vars) problem = "has " + std::to_string(matrix_cols(v)) + " columns, expected one per gene (" + std::to_string(d.n_vars) + ")";
       agree(d.comm, problem.empty(), describe(d.source, "layers/velocity_S_" + names[k], problem));
+      // The flags a run here left, else every gene with a velocity.
+      const std::string flags = "use_for_transition_" + names[k];
+      if (d.var.has(flags) && d.var.columns.at(flags).kind == Column::Kind::numeric) {
+        for (double f : d.var.columns.at(flags).values.to_double()) own_genes[k].push_back(f != 0 ? 1 : 0);
+      } else {
+        own_genes[k] = comparison_genes(d.comm, {&v});
+      }
     }
+    // A gene whose velocity is not finite everywhere would turn the projection into NaN.
+    const std::vector<uint8_t> finite = comparison_genes(d.comm, {&d.layers.at("velocity_S_" + names[k])}, false);
+    for (size_t g = 0; g < finite.size(); ++g) own_genes[k][g] = own_genes[k][g] && finite[g];
     summary.methods.push_back(m);
   }
   std::vector<const Matrix*> velocities;
@@ -190,14 +214,20 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
   std::vector<std::vector<double>> scales;
   for (const Matrix* v : velocities) scales.push_back(gene_rms(d.comm, d.n_obs, *v, genes));
 
-  // Each method projected to PCA space (and the figure's embedding) on the comparison genes.
-  std::vector<std::string> bases{pca_basis};
-  if (!basis.empty() && basis != pca_basis) bases.push_back(basis);
+  // Each method projected to PCA space on the comparison genes, and to the figure's embedding on
+  // its own genes (one projection when the two embeddings are the same).
+  const bool own_projection = !basis.empty() && basis != pca_basis;
   for (size_t k = 0; k < names.size(); ++k) {
     log().info("compare-velocity: projecting " + names[k]);
-    ProjectedVelocity p = project_velocity(d, *velocities[k], genes, bases, config);
-    for (size_t b = 0; b < bases.size(); ++b) d.obsm["velocity_" + bases[b] + "_" + names[k]] = std::move(p.velocities[b]);
+    ProjectedVelocity p = project_velocity(d, *velocities[k], genes, {pca_basis}, config);
+    d.obsm["velocity_" + pca_basis + "_" + names[k]] = std::move(p.velocities[0]);
+    if (own_projection) {
+      ProjectedVelocity q = project_velocity(d, *velocities[k], own_genes[k], {basis}, config);
+      d.obsm["velocity_" + basis + "_" + names[k]] = std::move(q.velocities[0]);
+    }
   }
+  std::vector<std::string> bases{pca_basis};
+  if (own_projection) bases.push_back(basis);
   std::vector<const DenseArray*> projected;
   for (const auto& n : names) projected.push_back(&d.obsm_dense("velocity_" + pca_basis + "_" + n));
   const AgreementResult agreement = velocity_agreement(d.comm, projected);

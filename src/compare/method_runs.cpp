@@ -56,7 +56,7 @@ class LentGraphs {
 
 }  // namespace
 
-Matrix run_velocity_method(Dataset& d, const VelocityMethod& method, const StageConfig& dynamics) {
+MethodVelocity run_velocity_method(Dataset& d, const VelocityMethod& method, const StageConfig& dynamics) {
   Dataset w = shell_of(d);
   w.X = d.X;
   for (const auto& kv : d.layers)
@@ -70,7 +70,11 @@ Matrix run_velocity_method(Dataset& d, const VelocityMethod& method, const Stage
     problem = "method '" + method.name + "' wrote a layers/velocity_S of " + std::to_string(matrix_cols(it->second)) +
               " genes; the comparison needs one column per gene of the input (" + std::to_string(d.n_vars) + ")";
   agree(d.comm, problem.empty(), describe(d.source, "layers/velocity_S_" + method.name, problem));
-  return std::move(it->second);
+  MethodVelocity out;
+  out.velocity = std::move(it->second);
+  out.transition_genes.assign(static_cast<size_t>(d.n_vars), 0);
+  for (int64_t g : transition_genes(w).genes) out.transition_genes[static_cast<size_t>(g)] = 1;
+  return out;
 }
 
 ProjectedVelocity project_velocity(Dataset& d, const Matrix& velocity, const std::vector<uint8_t>& genes,

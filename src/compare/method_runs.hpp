@@ -12,9 +12,14 @@
 
 namespace velofield {
 
+struct MethodVelocity {
+  Matrix velocity;                        // the method's layers/velocity_S
+  std::vector<uint8_t> transition_genes;  // its var/use_for_transition (dynamo's rule where it wrote none)
+};
+
 // Collective. Runs `method` with its keys from `dynamics` (a [dynamics] view) on a copy of `d`
-// (without the other methods' velocity_S_* layers) and returns its layers/velocity_S.
-Matrix run_velocity_method(Dataset& d, const VelocityMethod& method, const StageConfig& dynamics);
+// (without the other methods' velocity_S_* layers) and returns its velocity and gene flags.
+MethodVelocity run_velocity_method(Dataset& d, const VelocityMethod& method, const StageConfig& dynamics);
 
 struct ProjectedVelocity {
   std::vector<DenseArray> velocities;   // obsm velocity_<basis>, one per basis

@@ -9,7 +9,7 @@
 
 namespace velofield {
 
-std::vector<uint8_t> comparison_genes(MPI_Comm comm, const std::vector<const Matrix*>& velocities) {
+std::vector<uint8_t> comparison_genes(MPI_Comm comm, const std::vector<const Matrix*>& velocities, bool require_nonzero) {
   if (velocities.empty()) return {};
   const int64_t G = matrix_cols(*velocities.front());
   std::vector<uint8_t> genes(static_cast<size_t>(G), 1);
@@ -28,7 +28,7 @@ std::vector<uint8_t> comparison_genes(MPI_Comm comm, const std::vector<const Mat
     }
     MPI_Allreduce(MPI_IN_PLACE, seen.data(), static_cast<int>(2 * G), MPI_UINT8_T, MPI_MAX, comm);
     for (int64_t g = 0; g < G; ++g)
-      if (seen[static_cast<size_t>(g)] || !seen[static_cast<size_t>(G + g)]) genes[static_cast<size_t>(g)] = 0;
+      if (seen[static_cast<size_t>(g)] || (require_nonzero && !seen[static_cast<size_t>(G + g)])) genes[static_cast<size_t>(g)] = 0;
   }
   return genes;
 }

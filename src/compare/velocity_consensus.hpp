@@ -20,8 +20,8 @@
 namespace velofield {
 
 // Collective. 1 for the genes every velocity (rank's rows, same columns) has: finite in every cell
-// and nonzero in at least one.
-std::vector<uint8_t> comparison_genes(MPI_Comm comm, const std::vector<const Matrix*>& velocities);
+// and (require_nonzero) nonzero in at least one.
+std::vector<uint8_t> comparison_genes(MPI_Comm comm, const std::vector<const Matrix*>& velocities, bool require_nonzero = true);
 
 // Collective. The root mean square over all `n_obs` cells of each gene of `velocity` (0 where the
 // gene is not compared). Exact sums (values scaled by the gene's largest |v| into [0, 1]), so the
