@@ -101,10 +101,13 @@ struct KnnTileTeamFunctor {
   using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   static constexpr int kChunk = 128;
-  static constexpr int kRefs = 4;
+  static constexpr int kRefs = 8;
+  // At the large bound the chunk is padded with zero rows to MaxDim coordinates and the loops run
+  // over all MaxDim without a test per coordinate (a padded coordinate adds exactly 0).
+  static constexpr bool kPad = MaxDim > 8;
   KnnTileFunctor<Mem> f;
 
-  static size_t scratch_bytes(int dim) { return Scratch::shmem_size(static_cast<size_t>(dim) * kChunk); }
+  static size_t scratch_bytes(int dim) { return Scratch::shmem_size(static_cast<size_t>(kPad ? MaxDim : dim) * kChunk); }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
     const int dim = static_cast<int>(f.queries.extent(1));
@@ -112,8 +115,11 @@ struct KnnTileTeamFunctor {
     const int64_t n_refs = static_cast<int64_t>(f.refs_t.extent(1));
     const int64_t q = static_cast<int64_t>(team.league_rank()) * team.team_size() + team.team_rank();
     const bool active = q < n_queries;
-    Scratch tile(team.team_scratch(0), static_cast<size_t>(dim) * kChunk);
-    double* const sr = tile.data();   // dim × kChunk
+    Scratch tile(team.team_scratch(0), static_cast<size_t>(kPad ? MaxDim : dim) * kChunk);
+    double* const sr = tile.data();   // dim (or MaxDim) × kChunk
+    if (kPad)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (MaxDim - dim) * kChunk),
+                           [&](const int e) { sr[dim * kChunk + e] = 0.0; });
     double qr[MaxDim];
     VELOFIELD_UNROLL
     for (int c = 0; c < MaxDim; ++c) qr[c] = active && c < dim ? f.queries(q, c) : 0.0;
@@ -133,7 +139,7 @@ struct KnnTileTeamFunctor {
         for (int j = 0; j < kRefs; ++j) d2[j] = 0;
         VELOFIELD_UNROLL
         for (int c = 0; c < MaxDim; ++c)
-          if (c < dim) {
+          if (kPad || c < dim) {
             const double* const rc = sr + c * kChunk + r;
             VELOFIELD_UNROLL
             for (int j = 0; j < kRefs; ++j) {

@@ -2,7 +2,7 @@
 // same inputs. On a host backend both run, one thread per team, and sum in the same order: the
 // results must be bit-identical. On a GPU the compiler may contract differently in the two
 // kernels: there they must agree to rounding. Sizes are not multiples of the tiles (64 centres,
-// 128 references and 4 per step, 32 rows, 128 threads) so that every partial tile is exercised,
+// 128 references and 8 per step, 4 centres or rows per step, 32 rows, 128 threads) so that every partial tile is exercised,
 // and the dims straddle the register bounds (8, 32) and the range fallback above 32.
 #include <gtest/gtest.h>
 
@@ -62,7 +62,7 @@ void expect_same(const std::vector<T>& team, const std::vector<T>& range, const 
 }  // namespace
 
 TEST(KernelPath, RkhsValuesAndProductsTeamEqualsRange) {
-  const int64_t points = 300, centres = 150;
+  const int64_t points = 300, centres = 151;
   for (int64_t dim : {2, 8, 9, 30, 32, 33}) {
     auto ctrl = to_device(uniform(static_cast<size_t>(centres * dim), 1, -1, 1));
     auto coef = to_device(uniform(static_cast<size_t>(centres * dim), 2, -1, 1));
