@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <tuple>
 
@@ -98,6 +99,8 @@ DeepveloFit fit_deepvelo(MPI_Comm comm, const DeepveloInput& in, const DeepveloO
               .to(dtype)});
   const int64_t K = graph.n_neighbors;
   const torch::Tensor neighbors = torch::tensor(graph.neighbors, torch::kLong).view({n, K});
+  // Padding (a cell's own row) is a zero displacement: never a future or past neighbour.
+  const torch::Tensor real = neighbors.ne(torch::arange(n, torch::kLong).unsqueeze(1)).to(dtype);
 
   // The direction loss's masks (expressed cells) and the sums that do not depend on the network.
   const torch::Tensor ud = u.to(torch::kDouble), sd = s.to(torch::kDouble);
@@ -168,20 +171,28 @@ DeepveloFit fit_deepvelo(MPI_Comm comm, const DeepveloInput& in, const DeepveloO
       torch::Tensor plus, minus;
       {
         // The future and past neighbours are chosen without gradient (DeepVelo's candidates).
+        // With the neighbours' rows s_j gathered once: (s_j − s_i)·v_i = s_j·v_i − s_i·v_i, and the mean
+        // displacement over a set of n neighbours = (Σ s_j − n s_i)/(n + 1e-9); one pass over the
+        // gathered block for the dot products and one for both sums (memory-bound on this block).
         torch::NoGradGuard no_grad;
-        const torch::Tensor disp =
-            s_all.index_select(0, neighbors.narrow(0, c0, c).reshape({-1})).view({c, K, G}) - s.narrow(0, c0, c).unsqueeze(1);
-        const torch::Tensor dot = disp.bmm(vc.detach().unsqueeze(2)).squeeze(2);
-        const torch::Tensor pos = dot.gt(0).to(dtype), neg = dot.lt(0).to(dtype);
-        plus = pos.unsqueeze(1).bmm(disp).squeeze(1) / (pos.sum(1, true) + 1e-9);
-        minus = neg.unsqueeze(1).bmm(disp).squeeze(1) / (neg.sum(1, true) + 1e-9);
+        const torch::Tensor vd_c = vc.detach(), si = s.narrow(0, c0, c);
+        const torch::Tensor near = s_all.index_select(0, neighbors.narrow(0, c0, c).reshape({-1})).view({c, K, G});
+        const torch::Tensor dot = near.bmm(vd_c.unsqueeze(2)).squeeze(2) - (si * vd_c).sum(1, true);
+        const torch::Tensor sides = torch::stack({dot.gt(0), dot.lt(0)}, 1).to(dtype) * real.narrow(0, c0, c).unsqueeze(1);   // [c, 2, K]
+        const torch::Tensor sums = sides.bmm(near);                                       // [c, 2, G]
+        const torch::Tensor count = sides.sum(2, true);                                   // [c, 2, 1]
+        const torch::Tensor mean = (sums - count * si.unsqueeze(1)) / (count + 1e-9);
+        plus = mean.select(1, 0);
+        minus = mean.select(1, 1);
       }
       mle = mle + (vc - plus).pow(2).sum() + (vc + minus).pow(2).sum();
     }
     const torch::Tensor mle_local = (mle * (0.5 * sqrt_g / (static_cast<double>(N) * static_cast<double>(G)))).to(torch::kDouble);
     const torch::Tensor vd = v.to(torch::kDouble);
-    const torch::Tensor local = torch::cat({torch::stack({(mu * vd).sum(0), (mu * vd * vd).sum(0), (mu * vd * ud).sum(0),
-                                                          (ms * vd).sum(0), (ms * vd * vd).sum(0), (ms * vd * sd).sum(0)})
+    // The masked velocity once per mask: autograd keeps one copy of each, not one per product.
+    const torch::Tensor mv_u = mu * vd, mv_s = ms * vd;
+    const torch::Tensor local = torch::cat({torch::stack({mv_u.sum(0), (mv_u * vd).sum(0), (mv_u * ud).sum(0), mv_s.sum(0),
+                                                          (mv_s * vd).sum(0), (mv_s * sd).sum(0)})
                                                 .reshape({-1}),
                                             mle_local.detach().reshape({1})});
     const torch::Tensor S = GlobalStatistics::apply(local, static_cast<int64_t>(MPI_Comm_c2f(comm)));
@@ -201,23 +212,41 @@ DeepveloFit fit_deepvelo(MPI_Comm comm, const DeepveloInput& in, const DeepveloO
   adam_options.amsgrad = true;
   Adam adam(params, adam_options);
   DeepveloFit fit;
+  // Seconds of this rank in the parts of a step (forward pass, loss, backward pass, gradient
+  // all-reduce and update), for the log: where the time goes at each rank count.
+  double seconds[4] = {0, 0, 0, 0};
+  auto lap = [](double& acc, std::chrono::steady_clock::time_point& t) {
+    const auto now = std::chrono::steady_clock::now();
+    acc += std::chrono::duration<double>(now - t).count();
+    t = now;
+  };
   for (int64_t e = 0; e < o.epochs; ++e) {
+    auto t = std::chrono::steady_clock::now();
     adam.set_lr(o.lr * std::pow(o.lr_decay, static_cast<double>(e)));
     adam.zero_grad();
     const torch::Tensor y = forward(true, e);
     const torch::Tensor v = y.narrow(1, 0, G) * u + y.narrow(1, G, G) * s;
+    lap(seconds[0], t);
     const auto [loss, mle, dir, total] = loss_of(v);
+    lap(seconds[1], t);
     if (!std::isfinite(total))   // the same global value on every rank: all throw together
       fail(o.source, "layers", cat("deepvelo: the loss is not finite at step ", e, " (non-finite or extreme moments?)"));
     loss.backward();
+    lap(seconds[2], t);
     allreduce_gradients(params, comm);
     adam.step();
+    lap(seconds[3], t);
     fit.loss.push_back(total);
     fit.mle.push_back(mle);
     fit.direction.push_back(dir);
     log().progress("dynamics: deepvelo training", e + 1, o.epochs);
   }
   fit.steps = o.epochs;
+  if (o.epochs > 0)
+    log().info(cat("dynamics: deepvelo: seconds per step on rank 0: forward ", seconds[0] / static_cast<double>(o.epochs), ", loss ",
+                   seconds[1] / static_cast<double>(o.epochs), ", backward ", seconds[2] / static_cast<double>(o.epochs),
+                   ", gradient all-reduce + Adam ", seconds[3] / static_cast<double>(o.epochs), " (", graph.halo.size(),
+                   " halo cells of ", n, ")"));
 
   torch::NoGradGuard no_grad;
   const torch::Tensor y = forward(false, 0);
