@@ -29,7 +29,7 @@ for np in 1 2; do
     --timings "$WORK/pdv$np.json" </dev/null >"$WORK/pdv$np.log" 2>&1
   printf "%-6s %9.1f   %-22s %s\n" $np "$(json "$WORK/pdv$np.json" "s['dynamics']['wall_seconds']")" \
     "$(json "$WORK/pdv$np.json" "' / '.join('%.0f' % (b / 1048576) for b in s['dynamics']['peak_rss_bytes_per_rank'])")" "$load"
-  grep -E "deepvelo: [0-9]+ steps" "$WORK/pdv$np.log" | tail -1
+  grep -E "deepvelo: [0-9]+ steps|deepvelo: seconds per step" "$WORK/pdv$np.log" | tail -2
 done
 /usr/bin/python3 -c "import json,sys; w=[{x['stage']:x for x in json.load(open(f))['stages']}['dynamics']['wall_seconds'] for f in sys.argv[1:]]; print('speed-up 1 -> 2 ranks: %.2fx' % (w[0] / w[1]))" \
   "$WORK/pdv1.json" "$WORK/pdv2.json"
