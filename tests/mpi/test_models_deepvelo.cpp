@@ -19,6 +19,7 @@
 #include "velocity/dynamics_stage.hpp"
 #include "velocity/gene_flags.hpp"
 #include "velocity/layer_reader.hpp"
+#include "velocity/models/data_parallel.hpp"
 #include "velocity/models/deepvelo_graph.hpp"
 #include "velocity/models/deepvelo_halo.hpp"
 #include "velocity/models/deepvelo_model.hpp"
@@ -170,6 +171,26 @@ TEST(ModelsDeepvelo, HaloExchangeSendsGradientsBackToTheOwners) {
   for (int64_t c = b; c < e; ++c)
     for (int k = 0; k < 2; ++k)
       EXPECT_EQ(local.grad()[c - b][k].item<double>(), static_cast<double>((test::ranks() - 1) * (c + 1)));
+}
+
+TEST(ModelsDeepvelo, AdamAmsgradDividesByTheLargestSecondMoment) {
+  // Gradients 1 then 0.01 (lr 1, torch's defaults otherwise): after the second step v = 0.0009991 has
+  // fallen below its maximum 0.001, which AMSGrad keeps in the denominator; plain Adam does not.
+  for (const bool ams : {true, false}) {
+    const torch::Tensor p = torch::zeros({1}, torch::kDouble).set_requires_grad(true);
+    AdamOptions ao;
+    ao.lr = 1;
+    ao.amsgrad = ams;
+    Adam adam({p}, ao);
+    for (const double g : {1.0, 0.01}) {
+      p.mutable_grad() = torch::full({1}, g, torch::kDouble);
+      adam.step();
+    }
+    const double step1 = 1 / (1 + 1e-8);
+    const double v2 = ams ? 0.001 : 0.999 * 0.001 + 0.001 * 1e-4;
+    const double step2 = (0.9 * 0.1 + 0.1 * 0.01) / (1 - 0.81) / (std::sqrt(v2) / std::sqrt(1 - 0.999 * 0.999) + 1e-8);
+    EXPECT_NEAR(p.item<double>(), -(step1 + step2), 1e-12) << (ams ? "amsgrad" : "adam");
+  }
 }
 
 TEST(ModelsDeepvelo, RanksAgreeWithOneProcess) {
