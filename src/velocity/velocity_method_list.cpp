@@ -10,6 +10,8 @@ void register_builtin_velocity_methods() {
   register_velocity_method(deterministic_velocity_method());
   register_velocity_method(celldancer_velocity_method());
   register_velocity_method(velovi_velocity_method());
+  register_velocity_method(latentvelo_velocity_method());
+  register_velocity_method(deepvelo_velocity_method());
 }
 
 }  // namespace velofield

@@ -7,5 +7,7 @@ namespace velofield {
 
 VelocityMethod celldancer_velocity_method();
 VelocityMethod velovi_velocity_method();
+VelocityMethod latentvelo_velocity_method();
+VelocityMethod deepvelo_velocity_method();
 
 }  // namespace velofield
