@@ -374,6 +374,8 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
   if (in.n_cells < 2) fail(o.source, "obs", cat("latentvelo: ", in.n_cells, " cells: need at least 2"));
   Model model(in, o);
   std::vector<torch::Tensor> params = model.net->parameters();
+  int64_t n_params = 0;
+  for (const auto& q : params) n_params += q.numel();
   broadcast_tensors(model.state(), comm);
 
   // The fixed chunks: one global permutation of the cells, cut into batch_size-cell pieces.
@@ -410,15 +412,35 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
         break;
       }
       const int64_t k = std::min(o.chunks_per_step, n_chunks - first);
-      adam->zero_grad();
+      // Each chunk's gradient goes to its own slot; the slots are all-reduced (one nonzero
+      // contribution each: exact) and summed in chunk order, so the step's gradient is bitwise the
+      // same at any rank count, in float32 too.
+      torch::Tensor slots = torch::zeros({k, n_params}, torch::TensorOptions().dtype(params[0].scalar_type()));
       for (int64_t j = rank; j < k; j += ranks) {
+        adam->zero_grad();
         const std::vector<int64_t>& ch = chunks[static_cast<size_t>(order[static_cast<size_t>(first + j)])];
         const Pass p = model.forward(ch, n_train(ch), Graph::train, kTrainNoise, static_cast<uint64_t>(fit.steps), true,
                                      kl_weight, false);
         forced += p.forced_steps;
         (p.loss / static_cast<double>(k)).backward();
+        std::vector<torch::Tensor> flat;
+        for (const auto& q : params) flat.push_back(q.grad().defined() ? q.grad().reshape({-1}) : torch::zeros({q.numel()}, q.options()));
+        slots[j].copy_(torch::cat(flat));
       }
-      allreduce_gradients(params, comm);
+      MPI_Allreduce(MPI_IN_PLACE, slots.data_ptr(), static_cast<int>(slots.numel()),
+                    slots.scalar_type() == torch::kDouble ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM, comm);
+      {
+        torch::NoGradGuard no_grad;
+        torch::Tensor total = slots[0].clone();
+        for (int64_t j = 1; j < k; ++j) total += slots[j];
+        int64_t offset = 0;
+        for (auto& q : params) {
+          const torch::Tensor g = total.slice(0, offset, offset + q.numel()).view_as(q).clone();
+          offset += q.numel();
+          if (q.grad().defined()) q.mutable_grad().copy_(g);
+          else q.mutable_grad() = g;
+        }
+      }
       if (o.grad_clip > 0) clip_gradient_norm(params, o.grad_clip);
       adam->step();
       ++fit.steps;

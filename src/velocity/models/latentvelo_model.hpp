@@ -4,8 +4,9 @@
 // chunk of cells (GCN on the chunk's sub-graph, one ODE solve over the chunk's sorted latent times,
 // Pearson regulariser over the chunk), so the data-parallel unit is the chunk: each optimizer step
 // takes `chunks_per_step` chunks from the rank-independent global order (global_batches.hpp), rank r
-// computes the chunks at positions r, r + P, ... of the step, and the gradients are summed over ranks
-// (data_parallel.hpp): the update is the one a single process applies. The preprocessed inputs are
+// computes the chunks at positions r, r + P, ... of the step, each chunk's gradient is all-reduced in
+// its own slot and the slots are summed in chunk order: the update is bitwise the one a single
+// process applies (Adam and the clipping from data_parallel.hpp). The preprocessed inputs are
 // replicated on every rank (cells × HVGs, ≤ 2000 genes). Declared without torch.
 #include <mpi.h>
 
