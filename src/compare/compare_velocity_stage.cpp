@@ -289,8 +289,10 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
       m.iccoh = r.iccoh_mean;
       m.iccoh_groups = *r.iccoh;
     }
+    // The embedding-truth note is not about the comparison (no truth is scored here).
     if (&m == &summary.methods.front())
-      for (const auto& n : r.notes) summary.notes.push_back(n);
+      for (const auto& n : r.notes)
+        if (n.rfind("embedding cosine skipped", 0) != 0) summary.notes.push_back(n);
     log().info(cat("compare-velocity: ", m.name, ": CBDir ", m.cbdir, ", ICCoh ", m.iccoh));
   }
   summary.notes.push_back("consensus: per-gene RMS-normalised velocities averaged with per-cell weights "

@@ -36,7 +36,7 @@ void draw_comparison_figure(const Dataset& d, const std::vector<ComparisonPanel>
     r.figure.color_map = plot::ColorMap::coolwarm;
     r.figure.vmin = -1;
     r.figure.vmax = 1;
-    r.title = "agreement (mean pairwise cosine, PCA space)";
+    r.title = "agreement (PCA-space cosine)";
     files.push_back(path + ".panel0.png");
     plot::plot_embedding(d, r, files.back());
   }
