@@ -21,10 +21,11 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 # The stages of a full pipeline (dynamo's tutorial and its vector-field analyses), and
-# import-velocity (dynamo's other way to a velocity) in a second one.
+# import-velocity (dynamo's other way to a velocity) in a second one, compare-velocity in a third.
 PIPELINE="preprocess, moments, dynamics, umap, cell-velocities, vectorfield, vectorfield:umap, topography, perturbation, plot"
 IMPORT_PIPELINE="preprocess, moments, import-velocity"
-covered=" preprocess moments dynamics umap cell-velocities vectorfield topography perturbation plot import-velocity "
+COMPARE_PIPELINE="preprocess, moments, umap, compare-velocity"
+covered=" preprocess moments dynamics umap cell-velocities vectorfield topography perturbation plot import-velocity compare-velocity "
 # A stage registered later must be added here: every registered stage gets its fault case.
 for s in $(grep -o 'register_stage([a-z:_]*_stage()' "$ROOT/src/pipeline/stage_list.cpp" | sed 's/register_stage(\(plot::\)\{0,1\}//; s/_stage()//; s/_/-/g'); do
   [[ "$covered" == *" $s "* ]] || bad "stage '$s' is registered but has no fault case in this test"
@@ -64,13 +65,16 @@ color = clusters
 figure = $tmp/figure.png
 [import-velocity]
 velocity = $tmp/in.h5ad:true_velocity_S
+[compare-velocity]
+methods = stochastic, deterministic
 INI
 }
 config "$PIPELINE" "$tmp/out/full.h5ad" > "$tmp/full.ini"
 config "$IMPORT_PIPELINE" "$tmp/out/full.h5ad" > "$tmp/import.ini"
+config "$COMPARE_PIPELINE" "$tmp/out/full.h5ad" > "$tmp/compare.ini"
 
 # The pipelines work without a fault (else a failure below would prove nothing).
-for ini in full import; do
+for ini in full import compare; do
   rm -rf "$tmp/out"
   if timeout 600 "$MPI" --quiet --oversubscribe --bind-to none -n 3 "$VF" run --config "$tmp/$ini.ini" -q < /dev/null > "$tmp/log" 2>&1 \
      && [ -f "$tmp/out/full.h5ad" ]; then
@@ -110,6 +114,8 @@ for stage in ${PIPELINE//,/}; do
 done
 fault "rank 1 fails before import-velocity" import "stage=import-velocity,rank=1" \
   "VELOFIELD_FAULT: injected fault before stage 'import-velocity' on rank 1"
+fault "rank 2 fails before compare-velocity" compare "stage=compare-velocity,rank=2" \
+  "VELOFIELD_FAULT: injected fault before stage 'compare-velocity' on rank 2"
 # After the last stage: ranks 0 and 1 are already writing the output when rank 2 fails.
 fault "rank 2 fails after the last stage" full "stage=plot,rank=2,when=after" \
   "VELOFIELD_FAULT: injected fault after stage 'plot' on rank 2"
