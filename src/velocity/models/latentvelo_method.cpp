@@ -309,7 +309,7 @@ void run_latentvelo(Dataset& d, const StageConfig& sc) {
   d.uns["latentvelo_train_params"] = std::move(params);
   d.uns["dynamics"] = dynamics_record(record_for(d));
   log().info(cat("dynamics: latentvelo: ", fit.val_ae.size(), " epochs (", fit.steps, " steps), best epoch ", fit.best_epoch + 1,
-                 ", val_ae ", fit.val_ae.empty() ? std::nan("") : fit.val_ae[static_cast<size_t>(fit.best_epoch)], ", ",
+                 ", val_ae ", fit.best_epoch < 0 ? std::nan("") : fit.val_ae[static_cast<size_t>(fit.best_epoch)], ", ",
                  fit.forced_ode_steps, " forced ODE steps"));
 }
 

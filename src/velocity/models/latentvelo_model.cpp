@@ -482,6 +482,10 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
     log().info(cat("dynamics: latentvelo: epoch ", epoch + 1, "/", o.epochs, " val_ae ", fit.val_ae.back(), " val_traj ",
                    fit.val_traj.back(), " lr ", adam_options.lr, " (", seconds, " s)"));
   }
+  // The metric is all-reduced, so every rank takes this branch together.
+  if (fit.best_epoch < 0 && !fit.val_ae.empty())
+    fail(o.source, "latentvelo_learning_rate",
+         "latentvelo: val_ae + val_traj was never finite: the training diverged (try a lower learning rate)");
   {   // the best epoch's weights (LatentVelo reloads its checkpoint; identical on every rank)
     torch::NoGradGuard no_grad;
     if (fit.best_epoch >= 0)
