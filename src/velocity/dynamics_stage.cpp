@@ -24,7 +24,8 @@ Stage dynamics_stage() {
   for (const auto& m : velocity_methods()) help += m.name + ": " + m.summary + "; ";
   help.replace(help.size() - 2, 2, ")");
   s.keys.push_back({"method", "stochastic", help});
-  // A key shared by several methods is declared once (its first declaration).
+  // A key shared by several methods is declared once (its first declaration) for --help and key
+  // checking; each method still gets its own default (see run below).
   for (const auto& m : velocity_methods())
     for (const auto& k : m.keys) {
       bool seen = false;
@@ -48,7 +49,10 @@ Stage dynamics_stage() {
           return keys.empty() ? std::string("none") : keys;
         }() + ")");
     }
-    method->run(d, sc);
+    // The method reads its keys with its own defaults: a key that several methods share (seed,
+    // epochs) is declared on the stage once, with the first method's default, which must not
+    // become another method's default (LatentVelo once trained at cellDancer's learning rate).
+    method->run(d, StageConfig(sc.config(), sc.section(), method->keys));
   };
   return s;
 }

@@ -75,3 +75,19 @@ TEST(VelocityMethods, RegisteredByNameWithTheirOwnKeys) {
             std::string::npos);
   EXPECT_EQ(toy_runs(), 1);
 }
+
+// A key two methods share takes, for each method, that method's own default: the toy's `epochs`
+// defaults to 10 although LatentVelo, registered first, declares `epochs` with 50.
+TEST(VelocityMethods, SharedKeyTakesTheRunningMethodsDefault) {
+  register_builtin_velocity_methods();
+  register_toy();
+  const Stage stage = dynamics_stage();
+  const auto first = std::find_if(stage.keys.begin(), stage.keys.end(), [](const StageKey& k) { return k.name == "epochs"; });
+  ASSERT_NE(first, stage.keys.end());
+  ASSERT_NE(first->default_value, "10");   // else this test would not tell the two defaults apart
+  Dataset d = Dataset::create(MPI_COMM_SELF, 4, 3);
+  run(stage, d, {{"method", "toy"}});
+  EXPECT_EQ(toy_epochs(), 10);
+  run(stage, d, {{"method", "toy"}, {"epochs", "7"}});
+  EXPECT_EQ(toy_epochs(), 7);
+}
