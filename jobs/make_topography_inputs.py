@@ -70,7 +70,7 @@ def write_common(f, x_pca, x_umap, pcs, mean, use, fields):
     var.create_dataset("use_for_pca", data=use)
     order = list(var.attrs.get("column-order", []))
     if "use_for_pca" not in order:
-        var.attrs["column-order"] = np.array(order + ["use_for_pca"], dtype=object)
+        var.attrs["column-order"] = np.array(order + ["use_for_pca"], dtype=h5py.string_dtype())
 
 
 def pancreas(shared, out):
@@ -98,7 +98,7 @@ def synthetic(n, out):
             g = f.create_group(name)
             g.attrs["encoding-type"], g.attrs["encoding-version"] = "dataframe", "0.2.0"
             g.attrs["_index"] = "_index"
-            g.attrs["column-order"] = np.array([], dtype=object)
+            g.attrs["column-order"] = np.array([], dtype=h5py.string_dtype())
             prefix = "cell_" if name == "obs" else "gene_"
             g.create_dataset("_index", data=np.array([f"{prefix}{i}" for i in range(count)], dtype=object), dtype=h5py.string_dtype())
         write_common(f, x, x[:, :2].copy(), pcs, rng.random(G), np.ones(G, dtype=bool),
