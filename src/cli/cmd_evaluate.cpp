@@ -4,31 +4,13 @@
 
 #include "cli/command.hpp"
 #include "core/log.hpp"
+#include "core/text_file.hpp"
 #include "core/timers.hpp"
 #include "evaluate/velocity_evaluation.hpp"
 #include "io/h5ad.hpp"
 
 namespace velofield::cli {
 
-namespace {
-// Rank 0 writes the report to a temporary name and renames it; every rank learns the outcome.
-void write_report(const std::string& path, const std::string& text, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  std::string problem;
-  if (rank == 0) {
-    const std::string tmp = path + ".tmp";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    std::error_code ec;
-    if (!f) problem = describe(path, "", "cannot write the report");
-    else std::filesystem::rename(tmp, path, ec);
-    if (f && ec) problem = describe(path, "", "cannot rename " + tmp + ": " + ec.message());
-  }
-  agree(comm, problem.empty(), problem);
-}
-}  // namespace
 
 Command evaluate_command() {
   return {"evaluate", "score a velocity against the truth (cosine) and known cluster transitions (CBDir, ICCoh)",
@@ -86,7 +68,7 @@ Command evaluate_command() {
               std::fflush(stdout);
             }
             if (!out.empty()) {
-              write_report(out, report.json(), rt.comm());
+              write_text_file_on_rank0(rt.comm(), out, report.json(), "--out", "report");
               log().info("wrote " + out);
             }
             return 0;

@@ -6,20 +6,13 @@
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text_file.hpp"
 #include "report/scaling_report.hpp"
 #include "report/sweep_summary.hpp"
 
 namespace velofield::cli {
 
 namespace {
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".partial";
-  std::ofstream out(tmp);
-  out << text;
-  out.close();
-  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(path + ": cannot write");
-}
-
 // Runs `body` on rank 0 and agrees on its outcome, so that every rank exits alike.
 template <class Body>
 void on_rank0(Runtime& rt, Body&& body) {
@@ -61,7 +54,7 @@ Command scaling_report_command() {
               for (const auto& f : files) runs.push_back(report::load_timings(f));
               const report::ScalingTable table = report::scaling_table(runs, mode == "weak");
               std::fputs(report::format_markdown(table).c_str(), stdout);
-              if (!out.empty()) write_text(out, report::format_tsv(table));
+              if (!out.empty()) write_text_file(out, report::format_tsv(table), "--out", "table");
               if (!plot_path.empty()) report::plot_efficiency(table, plot_path);
             });
             return 0;
@@ -87,7 +80,7 @@ Command sweep_summary_command() {
             on_rank0(rt, [&] {
               const auto tasks = report::load_sweep(dir);
               const std::string tsv = report::format_sweep_tsv(tasks);
-              write_text(out, tsv);
+              write_text_file(out, tsv, "--out", "table");
               report::plot_sweep(tasks, plot_path);
               std::fputs(tsv.c_str(), stdout);
               log().info("wrote " + out + " and " + plot_path);

@@ -12,6 +12,7 @@
 #include "compare/velocity_consensus.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text_file.hpp"
 #include "evaluate/velocity_evaluation.hpp"
 #include "transition/transition_genes.hpp"
 #include "velocity/dynamics_record.hpp"
@@ -71,23 +72,6 @@ void prepare_folder(MPI_Comm comm, const std::string& path, const std::string& w
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();
   if (rank == 0 && !folder.empty()) std::filesystem::create_directories(folder, ec);
   agree(comm, !ec, where + ": cannot create the folder " + folder.string() + ": " + ec.message());
-}
-
-void write_text(MPI_Comm comm, const std::string& path, const std::string& text, const std::string& where) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  std::string problem;
-  if (rank == 0) {
-    const std::string tmp = path + ".tmp";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    std::error_code ec;
-    if (!f) problem = where + ": cannot write " + path;
-    else std::filesystem::rename(tmp, path, ec);
-    if (f && ec) problem = where + ": cannot rename " + tmp + ": " + ec.message();
-  }
-  agree(comm, problem.empty(), problem);
 }
 
 double wall(MPI_Comm comm) {
@@ -302,7 +286,7 @@ void run_compare_velocity(Dataset& d, const StageConfig& sc) {
   const std::string report = output_path(sc, "report");
   if (!report.empty()) {
     prepare_folder(d.comm, report, option(sc, "report"));
-    write_text(d.comm, report, comparison_markdown(summary), option(sc, "report"));
+    write_text_file_on_rank0(d.comm, report, comparison_markdown(summary), option(sc, "report"), "report");
     log().info("compare-velocity: wrote " + report);
   }
   const std::string figure = output_path(sc, "figure");

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
+#include "core/text_file.hpp"
 
 namespace velofield {
 
@@ -18,8 +19,7 @@ Timings& Timings::get() {
 void Timings::write_json(const std::string& path, MPI_Comm comm) const {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
-  bool ok = true;
-  std::string message;
+  std::string text;
   if (rank == 0) {
     nlohmann::json stages = nlohmann::json::array();
     for (const auto& r : records_) {
@@ -31,16 +31,9 @@ void Timings::write_json(const std::string& path, MPI_Comm comm) const {
                         {"genes", r.genes},
                         {"ranks", r.ranks}});
     }
-    const std::string tmp = path + ".tmp";
-    std::ofstream out(tmp);
-    out << nlohmann::json{{"stages", stages}}.dump(2) << "\n";
-    out.close();
-    if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) {
-      ok = false;
-      message = describe(path, "--timings", "cannot write the timings file");
-    }
+    text = nlohmann::json{{"stages", stages}}.dump(2) + "\n";
   }
-  agree(comm, ok, message);
+  write_text_file_on_rank0(comm, path, text, "--timings", "timings file");
 }
 
 StageTimer::StageTimer(MPI_Comm comm, std::string stage)
