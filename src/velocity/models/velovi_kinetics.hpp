@@ -53,15 +53,33 @@ inline torch::Tensor dirichlet_kl(const torch::Tensor& a, double b) {
          ((a - b) * (torch::digamma(a) - torch::digamma(sum_a).unsqueeze(-1))).sum(-1);
 }
 
-// π ~ Dir(a[i]) for each row i from its own generator: gamma variates (torch's _standard_gamma,
-// whose gradient is the implicit reparameterisation one) kept at least the smallest normal float,
-// as torch's Dirichlet sampler does, then normalised. a [B, G, 4].
+// Gamma(a[i], 1) variates for each row i from its own generator (torch's _standard_gamma per row,
+// so the draws are those of a per-row call), as one autograd node whose backward is torch's
+// implicit reparameterisation gradient, grad · _standard_gamma_grad(a, sample), over the whole
+// batch. The per-row calls on a[i] under autograd made one select node per row, whose backward
+// materialised a zero tensor of the whole batch's size per row (B² · G · 4 values per step): the
+// gradient is the same, since each row's contribution was added to zeros.
+struct RowGamma : torch::autograd::Function<RowGamma> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, std::vector<at::Generator>* gens) {
+    torch::Tensor out = torch::empty_like(a);
+    for (size_t i = 0; i < gens->size(); ++i) {
+      const int64_t r = static_cast<int64_t>(i);
+      out[r].copy_(at::_standard_gamma(a[r], (*gens)[i]));
+    }
+    ctx->save_for_backward({a, out});
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    return {grads[0] * at::_standard_gamma_grad(saved[0], saved[1]), torch::Tensor()};
+  }
+};
+
+// π ~ Dir(a[i]) for each row i from its own generator: gamma variates (RowGamma) kept at least the
+// smallest normal float, as torch's Dirichlet sampler does, then normalised. a [B, G, 4].
 inline torch::Tensor dirichlet_sample(const torch::Tensor& a, std::vector<at::Generator>& gens) {
   if (gens.empty()) return a * 0;   // keeps an empty batch's graph connected for the collective backward
-  std::vector<torch::Tensor> rows;
-  rows.reserve(gens.size());
-  for (size_t i = 0; i < gens.size(); ++i) rows.push_back(at::_standard_gamma(a[static_cast<int64_t>(i)], gens[i]));
-  const torch::Tensor g = torch::stack(rows).clamp_min(FLT_MIN);
+  const torch::Tensor g = RowGamma::apply(a.contiguous(), &gens).clamp_min(FLT_MIN);
   return g / g.sum(-1, true);
 }
 
