@@ -11,6 +11,7 @@ PY=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$(dirname "$0")/lib.sh"
 
 # Small AnnData files as preprocess leaves them: X_pca, X_spliced / X_unspliced, var/use_for_pca.
 $PY - "$tmp" <<'PY' || { echo "cannot make the inputs"; exit 1; }
@@ -48,33 +49,12 @@ write("nan_in_pca", 300, nan_cell=250)
 write("no_normalised_layers", 300, layers=False)
 PY
 
-passed=0; failed=0
 check() {   # name stage how words np
   local name=$1 stage=$2 how=$3 words=$4 np=$5
-  local in="$tmp/$name.h5ad" out="$tmp/out_${name}_${stage}_$np"
+  local out="$tmp/out_${name}_${stage}_$np"
   rm -rf "$out"; mkdir -p "$out"
-  if [ "$how" = stage ]; then
-    timeout 120 "$MPI" --quiet --oversubscribe --bind-to none -n "$np" "$VF" "$stage" "$in" "$out/result.h5ad" -q \
-      < /dev/null > "$tmp/stdout" 2> "$tmp/stderr"
-  else
-    printf '[run]\ninput = %s\noutput = %s\nstages = %s\nsimulate_if_missing = false\ncount_layers = spliced, unspliced\n' \
-      "$in" "$out/result.h5ad" "$stage" > "$tmp/run.ini"
-    timeout 120 "$MPI" --quiet --oversubscribe --bind-to none -n "$np" "$VF" run --config "$tmp/run.ini" -q \
-      < /dev/null > "$tmp/stdout" 2> "$tmp/stderr"
-  fi
-  local rc=$? problems=""
-  [ $rc -eq 0 ] && problems+=" exit code 0;"
-  [ $rc -eq 124 ] && problems+=" timed out (a rank hung);"
-  local lines; lines=$(grep -c . "$tmp/stderr")
-  [ "$lines" -ne 1 ] && problems+=" expected 1 line on stderr, got $lines;"
-  grep -q -F "$name.h5ad" "$tmp/stderr" || problems+=" message does not name the file;"
-  grep -q -F "$words" "$tmp/stderr" || problems+=" message does not say '$words';"
-  [ -n "$(ls -A "$out")" ] && problems+=" output left behind: $(ls -A "$out");"
-  if [ -z "$problems" ]; then
-    passed=$((passed + 1)); echo "ok   $name ($stage, $how, np=$np): $(cat "$tmp/stderr")"
-  else
-    failed=$((failed + 1)); echo "FAIL $name ($stage, $how, np=$np):$problems"; sed 's/^/     stderr: /' "$tmp/stderr"
-  fi
+  run_bad "$stage" "$how" "$tmp/$name.h5ad" "$out/result.h5ad" "$np" "spliced, unspliced"
+  verdict $? "$name" "$words" "$out" "$name ($stage, $how, np=$np)"
 }
 
 for np in 1 3; do

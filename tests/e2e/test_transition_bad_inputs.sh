@@ -12,6 +12,7 @@ PY=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$(dirname "$0")/lib.sh"
 
 # 240 cells moving along a curve in 25 genes: M_s, velocity_S, the directed 30-NN as
 # obsp/distances, X_umap = two coordinates of the curve.
@@ -55,34 +56,12 @@ write("nan_velocity", velocity=nan_v)
 write("no_graph", graph=False)
 PY
 
-passed=0; failed=0
 check() {   # name how words np [extra stage options]
   local name=$1 how=$2 words=$3 np=$4; shift 4
-  local in="$tmp/$name.h5ad" out="$tmp/out_${name}_$np"
+  local out="$tmp/out_${name}_$np"
   rm -rf "$out"; mkdir -p "$out"
-  if [ "$how" = stage ]; then
-    timeout 120 "$MPI" --quiet --oversubscribe --bind-to none -n "$np" "$VF" cell-velocities "$in" "$out/result.h5ad" -q "$@" \
-      < /dev/null > "$tmp/stdout" 2> "$tmp/stderr"
-  else
-    printf '[run]\ninput = %s\noutput = %s\nstages = cell-velocities\nsimulate_if_missing = false\ncount_layers =\n' \
-      "$in" "$out/result.h5ad" > "$tmp/run.ini"
-    [ $# -gt 0 ] && printf '[cell-velocities]\n%s = %s\n' "${1#--}" "$2" >> "$tmp/run.ini"
-    timeout 120 "$MPI" --quiet --oversubscribe --bind-to none -n "$np" "$VF" run --config "$tmp/run.ini" -q \
-      < /dev/null > "$tmp/stdout" 2> "$tmp/stderr"
-  fi
-  local rc=$? problems=""
-  [ $rc -eq 0 ] && problems+=" exit code 0;"
-  [ $rc -eq 124 ] && problems+=" timed out (a rank hung);"
-  local lines; lines=$(grep -c . "$tmp/stderr")
-  [ "$lines" -ne 1 ] && problems+=" expected 1 line on stderr, got $lines;"
-  grep -q -F "$name.h5ad" "$tmp/stderr" || problems+=" message does not name the file;"
-  grep -q -F "$words" "$tmp/stderr" || problems+=" message does not say '$words';"
-  [ -n "$(ls -A "$out")" ] && problems+=" output left behind: $(ls -A "$out");"
-  if [ -z "$problems" ]; then
-    passed=$((passed + 1)); echo "ok   $name ($how, np=$np): $(cat "$tmp/stderr")"
-  else
-    failed=$((failed + 1)); echo "FAIL $name ($how, np=$np):$problems"; sed 's/^/     stderr: /' "$tmp/stderr"
-  fi
+  run_bad cell-velocities "$how" "$tmp/$name.h5ad" "$out/result.h5ad" "$np" "" "$@"
+  verdict $? "$name" "$words" "$out" "$name ($how, np=$np)"
 }
 
 for np in 1 3; do
