@@ -2,9 +2,11 @@
 // LatentVelo's own preprocessing from the raw spliced/unspliced counts (library normalisation,
 // scVelo's dispersion HVGs, moments over the binarised kNN graph with the moments stage's matrix,
 // velocity genes, 4·(1 + sd) scaling) is computed into new buffers: the caller's layers are never
-// overwritten (LatentVelo overwrites them; spec §1). The preprocessed HVG matrices are replicated on
-// every rank for the chunk-parallel training (latentvelo_model.hpp). Outputs cover all genes: the
-// velocity layers are CSR storing the HVG columns, in LatentVelo's normed units Ms/(4·(1 + sd)).
+// overwritten (LatentVelo overwrites them; spec §1). Everything stays distributed by cells: the
+// moments read the graph neighbours' rows from their owners (row_exchange.hpp), the per-gene
+// statistics that need whole gene columns (a percentile) work on a gene-block transpose, and the
+// training fetches each chunk's rows when it computes it (latentvelo_model.hpp). Outputs cover all
+// genes: the velocity layers are CSR storing the HVG columns, in LatentVelo's normed units Ms/(4·(1 + sd)).
 #include <mpi.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/gather.hpp"
 #include "core/log.hpp"
+#include "data/row_exchange.hpp"
 #include "moments/moment_matrix.hpp"
 #include "velocity/dynamics_record.hpp"
 #include "velocity/gene_flags.hpp"
@@ -46,33 +49,74 @@ std::vector<StageKey> latentvelo_keys() {
   };
 }
 
-std::vector<float> gather_rows(MPI_Comm comm, const std::vector<float>& mine) {
-  int ranks = 1;
+// The per-gene statistics from whole gene columns of Ms and Mu, the cells distributed by rows: an
+// all-to-all gives each rank every cell's values of one block of genes (cells in global order, as
+// on one process), the rank computes its genes, and the small per-gene results are joined.
+std::vector<models::LatentveloGene> gene_statistics(MPI_Comm comm, const std::vector<float>& ms, const std::vector<float>& mu,
+                                                    int64_t n_cells, int64_t n_local, int64_t G) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  const int n = static_cast<int>(mine.size());
-  std::vector<int> counts(static_cast<size_t>(ranks)), disp(static_cast<size_t>(ranks), 0);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
-  for (int r = 1; r < ranks; ++r) disp[static_cast<size_t>(r)] = disp[static_cast<size_t>(r) - 1] + counts[static_cast<size_t>(r) - 1];
-  std::vector<float> all(static_cast<size_t>(disp.back() + counts.back()));
-  MPI_Allgatherv(mine.data(), n, MPI_FLOAT, all.data(), counts.data(), disp.data(), MPI_FLOAT, comm);
-  return all;
-}
-
-std::vector<double> as_doubles(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
-
-// The whole graph on every rank (N × k entries: small), global indices.
-void gather_graph(MPI_Comm comm, const DistMatrix& m, models::LatentveloInput& in) {
-  std::vector<int64_t> indptr, cols;
-  std::vector<double> values;
-  m.local_csr(indptr, cols, values);
-  std::vector<int64_t> counts;
-  for (size_t i = 0; i + 1 < indptr.size(); ++i) counts.push_back(indptr[i + 1] - indptr[i]);
-  const std::vector<double> all_counts = gather_concat(comm, as_doubles(counts));
-  const std::vector<double> all_cols = gather_concat(comm, as_doubles(cols));
-  in.adj_weights = gather_concat(comm, values);
-  in.adj_indptr.assign(1, 0);
-  for (double c : all_counts) in.adj_indptr.push_back(in.adj_indptr.back() + static_cast<int64_t>(c));
-  in.adj_indices.assign(all_cols.begin(), all_cols.end());
+  const BlockPartition genes{G, ranks}, cells{n_cells, ranks};
+  const size_t P = static_cast<size_t>(ranks);
+  // To rank r: this rank's rows of r's genes, [row][gene in block][s, u].
+  std::vector<int> send_counts(P), send_displs(P, 0), recv_counts(P), recv_displs(P, 0);
+  int64_t biggest = 0;
+  for (int r = 0; r < ranks; ++r) {
+    const size_t ur = static_cast<size_t>(r);
+    const int64_t out = n_local * genes.size(r) * 2, in = cells.size(r) * genes.size(rank) * 2;
+    biggest = std::max({biggest, out, in});
+    send_counts[ur] = static_cast<int>(out);
+    recv_counts[ur] = static_cast<int>(in);
+    if (r > 0) {
+      send_displs[ur] = send_displs[ur - 1] + send_counts[ur - 1];
+      recv_displs[ur] = recv_displs[ur - 1] + recv_counts[ur - 1];
+    }
+  }
+  const int64_t total_in = n_cells * genes.size(rank) * 2;
+  biggest = std::max({biggest, n_local * G * 2, total_in});
+  agree(comm, biggest <= INT32_MAX,
+        cat("internal: latentvelo: the gene-block transpose would move ", biggest, " values at once (more than 2^31)"));
+  std::vector<float> send(static_cast<size_t>(n_local * G * 2)), recv(static_cast<size_t>(total_in));
+  for (int r = 0; r < ranks; ++r) {
+    float* dst = send.data() + send_displs[static_cast<size_t>(r)];
+    for (int64_t i = 0; i < n_local; ++i)
+      for (int64_t g = genes.begin(r); g < genes.end(r); ++g) {
+        *dst++ = ms[static_cast<size_t>(i * G + g)];
+        *dst++ = mu[static_cast<size_t>(i * G + g)];
+      }
+  }
+  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_FLOAT, recv.data(), recv_counts.data(),
+                recv_displs.data(), MPI_FLOAT, comm);
+  std::vector<float>().swap(send);
+  // Received in rank order, so row i of rank q is global cell cells.begin(q) + i.
+  const int64_t mine = genes.size(rank);
+  std::vector<double> packed;
+  std::vector<float> cs(static_cast<size_t>(n_cells)), cu(cs.size());
+  for (int64_t j = 0; j < mine; ++j) {
+    for (int64_t c = 0; c < n_cells; ++c) {
+      cs[static_cast<size_t>(c)] = recv[static_cast<size_t>((c * mine + j) * 2)];
+      cu[static_cast<size_t>(c)] = recv[static_cast<size_t>((c * mine + j) * 2 + 1)];
+    }
+    const models::LatentveloGene s = models::latentvelo_gene(cs.data(), cu.data(), n_cells);
+    packed.insert(packed.end(), {s.gamma_quantile, s.gamma_ref, s.r2, s.scaling, s.expressed ? 1.0 : 0.0,
+                                 static_cast<double>(s.both_positive), s.sd_s, s.sd_u});
+  }
+  const std::vector<double> all = gather_concat(comm, packed);
+  std::vector<models::LatentveloGene> stats(static_cast<size_t>(G));
+  for (int64_t g = 0; g < G; ++g) {
+    const double* v = all.data() + g * 8;
+    models::LatentveloGene& s = stats[static_cast<size_t>(g)];
+    s.gamma_quantile = v[0];
+    s.gamma_ref = v[1];
+    s.r2 = v[2];
+    s.scaling = v[3];
+    s.expressed = v[4] != 0;
+    s.both_positive = static_cast<int64_t>(v[5]);
+    s.sd_s = v[6];
+    s.sd_u = v[7];
+  }
+  return stats;
 }
 
 void run_latentvelo(Dataset& d, const StageConfig& sc) {
@@ -163,8 +207,9 @@ void run_latentvelo(Dataset& d, const StageConfig& sc) {
   const int64_t G = static_cast<int64_t>(genes.size());
   if (G == 0) fail(d.source, "layers/" + s_key, "latentvelo: no gene has a finite dispersion (all-zero spliced counts)");
 
-  // 3. Normalised HVG counts of every cell, then the moments of this rank's rows over the binarised
-  // kNN graph with self (the moments stage's matrix), gathered to every rank.
+  // 3. Normalised HVG counts of this rank's cells (their nonzeros are the loss mask, spec §4.1.3),
+  // then the moments of these rows over the binarised kNN graph with self (the moments stage's
+  // matrix), reading the remote neighbours' rows from their owners.
   std::vector<float> s_norm(static_cast<size_t>(n_local * G)), u_norm(s_norm.size());
   {
     std::vector<double> sr(static_cast<size_t>(G));
@@ -176,46 +221,57 @@ void run_latentvelo(Dataset& d, const StageConfig& sc) {
         for (int64_t j = 0; j < G; ++j) dst[j] = static_cast<float>(sr[static_cast<size_t>(j)] * f);
       }
   }
-  const std::vector<float> s_all = gather_rows(d.comm, s_norm), u_all = gather_rows(d.comm, u_norm);
+  const int64_t N = d.n_obs, begin = d.obs_begin;
   models::LatentveloInput in;
-  in.n_cells = d.n_obs;
+  in.n_cells = N;
   in.n_genes = G;
-  in.begin = d.obs_begin;
-  in.end = d.obs_begin + n_local;
-  std::vector<float> ms_local(s_norm.size(), 0), mu_local(s_norm.size(), 0);
+  in.begin = begin;
+  in.end = begin + n_local;
+  in.mask.resize(s_norm.size());
+  for (size_t k = 0; k < s_norm.size(); ++k) in.mask[k] = s_norm[k] > 0 || u_norm[k] > 0;
+  in.s.assign(s_norm.size(), 0);
+  in.u.assign(s_norm.size(), 0);
   {
     const DistMatrix W = moment_matrix(d.comm, d.obsp.at(graph_key));
     std::vector<int64_t> indptr, cols;
     std::vector<double> values;
     W.local_csr(indptr, cols, values);
+    std::vector<int64_t> halo;
+    for (int64_t c : cols)
+      if (c < begin || c >= begin + n_local) halo.push_back(c);
+    std::sort(halo.begin(), halo.end());
+    halo.erase(std::unique(halo.begin(), halo.end()), halo.end());
+    const std::vector<float> remote = fetch_rows(d.comm, d.partition(), halo, 2 * G, [&](int64_t r, float* out) {
+      std::copy_n(s_norm.data() + r * G, G, out);
+      std::copy_n(u_norm.data() + r * G, G, out + G);
+    });
     for (int64_t i = 0; i < n_local; ++i)
       for (int64_t k = indptr[static_cast<size_t>(i)]; k < indptr[static_cast<size_t>(i) + 1]; ++k) {
         const float w = static_cast<float>(values[static_cast<size_t>(k)]);
-        const float* sj = s_all.data() + cols[static_cast<size_t>(k)] * G;
-        const float* uj = u_all.data() + cols[static_cast<size_t>(k)] * G;
+        const int64_t c = cols[static_cast<size_t>(k)];
+        const float *sj, *uj;
+        if (c >= begin && c < begin + n_local) {
+          sj = s_norm.data() + (c - begin) * G;
+          uj = u_norm.data() + (c - begin) * G;
+        } else {
+          sj = remote.data() + (std::lower_bound(halo.begin(), halo.end(), c) - halo.begin()) * 2 * G;
+          uj = sj + G;
+        }
         for (int64_t j = 0; j < G; ++j) {
-          ms_local[static_cast<size_t>(i * G + j)] += w * sj[j];
-          mu_local[static_cast<size_t>(i * G + j)] += w * uj[j];
+          in.s[static_cast<size_t>(i * G + j)] += w * sj[j];
+          in.u[static_cast<size_t>(i * G + j)] += w * uj[j];
         }
       }
   }
-  in.s = gather_rows(d.comm, ms_local);
-  in.u = gather_rows(d.comm, mu_local);
-  gather_graph(d.comm, d.obsp.at(graph_key), in);
-
-  // 4. Velocity genes and the scaling, per gene over all cells (every rank holds every cell).
-  const int64_t N = d.n_obs;
-  std::vector<models::LatentveloGene> stats(static_cast<size_t>(G));
-  {
-    std::vector<float> cs(static_cast<size_t>(N)), cu(cs.size());
-    for (int64_t j = 0; j < G; ++j) {
-      for (int64_t i = 0; i < N; ++i) {
-        cs[static_cast<size_t>(i)] = in.s[static_cast<size_t>(i * G + j)];
-        cu[static_cast<size_t>(i)] = in.u[static_cast<size_t>(i * G + j)];
-      }
-      stats[static_cast<size_t>(j)] = models::latentvelo_gene(cs.data(), cu.data(), N);
-    }
+  std::vector<float>().swap(s_norm);
+  std::vector<float>().swap(u_norm);
+  {   // the GCN's graph: this rank's rows, global columns
+    const DistMatrix& A = d.obsp.at(graph_key);
+    A.local_csr(in.adj_indptr, in.adj_indices, in.adj_weights);
   }
+
+  // 4. Velocity genes and the scaling, per gene over all cells.
+  const std::vector<models::LatentveloGene> stats = gene_statistics(d.comm, in.s, in.u, N, n_local, G);
   in.velocity_genes = models::latentvelo_velocity_genes(stats);
   const int64_t n_velocity = std::count(in.velocity_genes.begin(), in.velocity_genes.end(), uint8_t{1});
   if (n_velocity == 0)
@@ -227,26 +283,25 @@ void run_latentvelo(Dataset& d, const StageConfig& sc) {
     scale_s[static_cast<size_t>(j)] = 4 * (1 + stats[static_cast<size_t>(j)].sd_s);
     scale_u[static_cast<size_t>(j)] = 4 * (1 + stats[static_cast<size_t>(j)].sd_u);
   }
-  for (int64_t i = 0; i < N; ++i)
+  for (int64_t i = 0; i < n_local; ++i)
     for (int64_t j = 0; j < G; ++j) {
       in.s[static_cast<size_t>(i * G + j)] = static_cast<float>(in.s[static_cast<size_t>(i * G + j)] / scale_s[static_cast<size_t>(j)]);
       in.u[static_cast<size_t>(i * G + j)] = static_cast<float>(in.u[static_cast<size_t>(i * G + j)] / scale_u[static_cast<size_t>(j)]);
     }
-  std::vector<std::string> type_names;
   if (!type_key.empty()) {
     const Column& col = d.obs.columns.at(type_key);
-    std::vector<double> codes;
+    std::vector<int32_t> codes;
     for (int64_t i = 0; i < n_local; ++i) {
       const int64_t c = col.values.dtype() == DType::i8 ? col.values.data<int8_t>()[i]
                         : col.values.dtype() == DType::i16 ? col.values.data<int16_t>()[i]
                         : col.values.dtype() == DType::i32 ? col.values.data<int32_t>()[i]
                                                             : col.values.data<int64_t>()[i];
-      codes.push_back(static_cast<double>(c));
+      codes.push_back(static_cast<int32_t>(c));
     }
-    int64_t missing = std::count_if(codes.begin(), codes.end(), [](double c) { return c < 0; });
+    int64_t missing = std::count_if(codes.begin(), codes.end(), [](int32_t c) { return c < 0; });
     agree(d.comm, missing == 0, describe(d.source, "obs/" + type_key, "latentvelo: cells without a cell type (missing category)"));
     in.n_types = static_cast<int64_t>(col.categories.size() + col.numeric_categories.size());
-    for (double c : gather_concat(d.comm, codes)) in.celltype.push_back(static_cast<int32_t>(c));
+    in.celltype = std::move(codes);
   }
   log().info(cat("dynamics: latentvelo: ", G, " HVGs of ", G_all, " genes, ", n_velocity, " velocity genes; ", N, " cells, ",
                  in.n_types, " cell types, ", d.ranks(), " ranks"));

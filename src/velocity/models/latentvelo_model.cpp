@@ -2,7 +2,9 @@
 // loss, trained chunk-parallel (see latentvelo_model.hpp), ReduceLROnPlateau on the per-epoch
 // full-data validation, the best epoch reloaded, then the averaged stochastic inference passes.
 // Every random draw comes from a generator keyed by (seed, purpose, step or sample, global cell), so
-// a chunk gives the same numbers on whichever rank computes it.
+// a chunk gives the same numbers on whichever rank computes it. A chunk's rows are fetched from the
+// ranks that own them just before it is computed (one collective fetch per step, per evaluation
+// round and per inference round), so the data stay distributed.
 #include "velocity/models/latentvelo_model.hpp"
 
 #include <torch/torch.h>
@@ -16,6 +18,8 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/partition.hpp"
+#include "data/row_exchange.hpp"
 #include "velocity/models/data_parallel.hpp"
 #include "velocity/models/global_batches.hpp"
 #include "velocity/models/keyed_random.hpp"
@@ -43,7 +47,8 @@ struct GraphConvImpl : torch::nn::Module {
 };
 TORCH_MODULE(GraphConv);
 
-// The per-modality refinement: ELU → GC → ELU → GC → ELU → Linear.
+// The per-modality refinement: ELU → GC → ELU → GC → ELU → Linear (one ELU between the second GC
+// and the Linear, as LatentVelo).
 struct RefineImpl : torch::nn::Module {
   explicit RefineImpl(int64_t d) {
     gc1 = register_module("gc1", GraphConv(d, d));
@@ -53,7 +58,7 @@ struct RefineImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& adj, const torch::Tensor& x) {
     torch::Tensor h = torch::elu(gc1(adj, torch::elu(x)));
     h = torch::elu(gc2(adj, h));
-    return out(torch::elu(h));
+    return out(h);
   }
   GraphConv gc1{nullptr}, gc2{nullptr};
   torch::nn::Linear out{nullptr};
@@ -157,35 +162,92 @@ torch::Tensor masked_pearson(const torch::Tensor& x, const torch::Tensor& y, con
   return (dx * dy).sum(0) / (torch::sqrt((dx * dx).sum(0)) * torch::sqrt((dy * dy).sum(0)) + 1e-8);
 }
 
+// The rows of some cells (sorted, unique global indices) fetched from their owners: what the forward
+// passes of the chunks made of these cells read.
+struct Rows {
+  std::vector<int64_t> cells;
+  torch::Tensor s, u, mask;                 // [cells × genes], the model's dtype
+  std::vector<int32_t> type;
+  std::vector<int64_t> adj_indptr, adj_indices;   // graph rows of `cells`, global columns
+  std::vector<double> adj_weights;
+  int64_t row(int64_t cell) const {
+    return static_cast<int64_t>(std::lower_bound(cells.begin(), cells.end(), cell) - cells.begin());
+  }
+};
+
 class Model {
  public:
-  Model(const LatentveloInput& in, const LatentveloOptions& o)
-      : in_(in), o_(o), dtype_(o.double_precision ? torch::kDouble : torch::kFloat),
+  Model(MPI_Comm comm, const LatentveloInput& in, const LatentveloOptions& o)
+      : comm_(comm), in_(in), o_(o), dtype_(o.double_precision ? torch::kDouble : torch::kFloat),
         pos_(static_cast<size_t>(in.n_cells), -1) {
+    int ranks = 1;
+    MPI_Comm_size(comm, &ranks);
+    cells_ = BlockPartition{in.n_cells, ranks};
+    int64_t degree = 0;
+    for (size_t i = 0; i + 1 < in.adj_indptr.size(); ++i) degree = std::max(degree, in.adj_indptr[i + 1] - in.adj_indptr[i]);
+    MPI_Allreduce(&degree, &max_degree_, 1, MPI_INT64_T, MPI_MAX, comm);
     torch::manual_seed(o.seed);
     net = Net(in.n_genes, in.n_types, o);
     net->to(dtype_);
-    const auto opts = torch::TensorOptions().dtype(torch::kFloat);
-    s_all_ = torch::from_blob(const_cast<float*>(in.s.data()), {in.n_cells, in.n_genes}, opts).to(dtype_);
-    u_all_ = torch::from_blob(const_cast<float*>(in.u.data()), {in.n_cells, in.n_genes}, opts).to(dtype_);
     std::vector<int64_t> vg;
     for (int64_t g = 0; g < in.n_genes; ++g)
       if (in.velocity_genes[static_cast<size_t>(g)]) vg.push_back(g);
     vgenes_ = torch::tensor(vg, torch::kLong);
   }
 
+  // Collective: the rows of `needed` (sorted, unique global cells; may be empty) from their owners.
+  // Each row travels as one float row [s, u, mask, cell type] and one double row [degree, columns,
+  // weights] padded to the largest degree: both exact copies of the owner's values.
+  Rows fetch(std::vector<int64_t> needed) const {
+    const int64_t G = in_.n_genes, K = max_degree_, n = static_cast<int64_t>(needed.size());
+    const std::vector<float> data = fetch_rows(comm_, cells_, needed, 3 * G + 1, [&](int64_t r, float* out) {
+      std::copy_n(in_.s.data() + r * G, G, out);
+      std::copy_n(in_.u.data() + r * G, G, out + G);
+      for (int64_t j = 0; j < G; ++j) out[2 * G + j] = in_.mask[static_cast<size_t>(r * G + j)];
+      out[3 * G] = in_.n_types > 0 ? static_cast<float>(in_.celltype[static_cast<size_t>(r)]) : 0.0f;
+    });
+    const std::vector<double> graph = fetch_rows(comm_, cells_, needed, 1 + 2 * K, [&](int64_t r, double* out) {
+      const int64_t b = in_.adj_indptr[static_cast<size_t>(r)], e = in_.adj_indptr[static_cast<size_t>(r) + 1];
+      std::fill_n(out, 1 + 2 * K, 0.0);
+      out[0] = static_cast<double>(e - b);
+      for (int64_t k = b; k < e; ++k) {
+        out[1 + k - b] = static_cast<double>(in_.adj_indices[static_cast<size_t>(k)]);
+        out[1 + K + k - b] = in_.adj_weights[static_cast<size_t>(k)];
+      }
+    });
+    Rows rows;
+    rows.cells = std::move(needed);
+    const torch::Tensor all = n == 0 ? torch::zeros({0, 3 * G + 1}, torch::kFloat)
+                                     : torch::from_blob(const_cast<float*>(data.data()), {n, 3 * G + 1}, torch::kFloat);
+    rows.s = all.slice(1, 0, G).to(dtype_).clone();
+    rows.u = all.slice(1, G, 2 * G).to(dtype_).clone();
+    rows.mask = all.slice(1, 2 * G, 3 * G).to(dtype_).clone();
+    rows.adj_indptr.assign(1, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      rows.type.push_back(static_cast<int32_t>(data[static_cast<size_t>(i * (3 * G + 1) + 3 * G)]));
+      const double* g = graph.data() + i * (1 + 2 * K);
+      const int64_t deg = static_cast<int64_t>(g[0]);
+      for (int64_t k = 0; k < deg; ++k) {
+        rows.adj_indices.push_back(static_cast<int64_t>(g[1 + k]));
+        rows.adj_weights.push_back(g[1 + K + k]);
+      }
+      rows.adj_indptr.push_back(static_cast<int64_t>(rows.adj_indices.size()));
+    }
+    return rows;
+  }
+
   // Row-normalised dense adjacency of the chunk: the training operator D⁻¹(0.9·A + I), the
   // evaluation one D⁻¹A and the output one D⁻¹(0.9·A + I) (LatentVelo's in-place quirks, §4.1.7).
-  torch::Tensor adjacency(const std::vector<int64_t>& cells, Graph g) {
+  torch::Tensor adjacency(const std::vector<int64_t>& cells, const Rows& rows, Graph g) {
     const int64_t B = static_cast<int64_t>(cells.size());
     for (int64_t i = 0; i < B; ++i) pos_[static_cast<size_t>(cells[static_cast<size_t>(i)])] = i;
     std::vector<double> a(static_cast<size_t>(B * B), 0.0);
     const double scale = g == Graph::eval ? 1.0 : 0.9;
     for (int64_t i = 0; i < B; ++i) {
-      const int64_t c = cells[static_cast<size_t>(i)];
-      for (int64_t k = in_.adj_indptr[static_cast<size_t>(c)]; k < in_.adj_indptr[static_cast<size_t>(c) + 1]; ++k) {
-        const int64_t j = pos_[static_cast<size_t>(in_.adj_indices[static_cast<size_t>(k)])];
-        if (j >= 0) a[static_cast<size_t>(i * B + j)] += scale * in_.adj_weights[static_cast<size_t>(k)];
+      const size_t r = static_cast<size_t>(rows.row(cells[static_cast<size_t>(i)]));
+      for (int64_t k = rows.adj_indptr[r]; k < rows.adj_indptr[r + 1]; ++k) {
+        const int64_t j = pos_[static_cast<size_t>(rows.adj_indices[static_cast<size_t>(k)])];
+        if (j >= 0) a[static_cast<size_t>(i * B + j)] += scale * rows.adj_weights[static_cast<size_t>(k)];
       }
       if (g != Graph::eval) a[static_cast<size_t>(i * B + i)] += 1.0;
       double deg = 0;
@@ -210,12 +272,15 @@ class Model {
   }
 
   // One chunk's forward pass. n_train: the first n_train cells are trained on (the rest held out).
-  Pass forward(const std::vector<int64_t>& cells, int64_t n_train, Graph graph, uint64_t purpose, uint64_t key, bool sample,
-               double kl_weight, bool inference) {
+  // `rows` holds (at least) the chunk's cells.
+  Pass forward(const std::vector<int64_t>& cells, const Rows& rows, int64_t n_train, Graph graph, uint64_t purpose,
+               uint64_t key, bool sample, double kl_weight, bool inference) {
     const int64_t L = o_.latent_dim, B = static_cast<int64_t>(cells.size());
-    const torch::Tensor idx = torch::tensor(cells, torch::kLong);
-    const torch::Tensor s = s_all_.index_select(0, idx), u = u_all_.index_select(0, idx);
-    const torch::Tensor adj = adjacency(cells, graph);
+    std::vector<int64_t> at;
+    for (int64_t c : cells) at.push_back(rows.row(c));
+    const torch::Tensor idx = torch::tensor(at, torch::kLong);
+    const torch::Tensor s = rows.s.index_select(0, idx), u = rows.u.index_select(0, idx);
+    const torch::Tensor adj = adjacency(cells, rows, graph);
     const torch::Tensor eps = noise(cells, purpose, key, sample);
     const torch::Tensor qs = net->refine_s(adj, net->enc_s->forward(s)), qu = net->refine_u(adj, net->enc_u->forward(u));
     const torch::Tensor mu_s = qs.slice(1, 0, L), lv_s = qs.slice(1, L, 2 * L);
@@ -272,7 +337,9 @@ class Model {
     }
 
     const torch::Tensor s_ae = net->dec_s(zs), u_ae = net->dec_u(zu), s_tr = net->dec_s(hs), u_tr = net->dec_u(hu);
-    const torch::Tensor mask = ((s > 0) | (u > 0)).to(dtype_);
+    // The weights' mask is 1[s > 0 or u > 0] on the normalised counts (not on the moments), and the
+    // batch scalar is the mean of the normed moments over the mask's entries (spec §4.1.3, §4.3).
+    const torch::Tensor mask = rows.mask.index_select(0, idx);
     const torch::Tensor nm = mask.sum().clamp_min(1);
     const torch::Tensor w_s = (s * mask).sum() / nm * mask, w_u = (u * mask).sum() / nm * mask;
     {
@@ -291,7 +358,7 @@ class Model {
     torch::Tensor onehot = torch::zeros({B, in_.n_types}, z.options());
     if (in_.n_types > 0) {
       std::vector<int64_t> types;
-      for (int64_t ci : cells) types.push_back(in_.celltype[static_cast<size_t>(ci)]);
+      for (int64_t r : at) types.push_back(rows.type[static_cast<size_t>(r)]);
       onehot = torch::one_hot(torch::tensor(types, torch::kLong), in_.n_types).to(dtype_);
     }
     const torch::Tensor qut = net->prior_enc->forward(torch::cat({z, onehot}, 1));
@@ -334,11 +401,14 @@ class Model {
   Net net{nullptr};
 
  private:
+  MPI_Comm comm_;
   const LatentveloInput& in_;
   const LatentveloOptions& o_;
   torch::Dtype dtype_;
-  torch::Tensor s_all_, u_all_, vgenes_;
-  std::vector<int64_t> pos_;
+  torch::Tensor vgenes_;
+  BlockPartition cells_;
+  int64_t max_degree_ = 0;
+  std::vector<int64_t> pos_;   // chunk position of a global cell while adjacency() runs, else −1
 };
 
 // torch.optim.lr_scheduler.ReduceLROnPlateau(mode min, factor 0.75, threshold 0.05 rel, patience 5,
@@ -372,7 +442,15 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   if (in.n_cells < 2) fail(o.source, "obs", cat("latentvelo: ", in.n_cells, " cells: need at least 2"));
-  Model model(in, o);
+  const BlockPartition part{in.n_cells, ranks};
+  const int64_t n_rows = in.end - in.begin;
+  agree(comm,
+        in.begin == part.begin(rank) && in.end == part.end(rank) &&
+            static_cast<int64_t>(in.s.size()) == n_rows * in.n_genes && in.u.size() == in.s.size() && in.mask.size() == in.s.size() &&
+            static_cast<int64_t>(in.adj_indptr.size()) == n_rows + 1 &&
+            (in.n_types == 0 || static_cast<int64_t>(in.celltype.size()) == n_rows),
+        "internal: latentvelo: the input rows are not this rank's block of the cells");
+  Model model(comm, in, o);
   std::vector<torch::Tensor> params = model.net->parameters();
   int64_t n_params = 0;
   for (const auto& q : params) n_params += q.numel();
@@ -416,10 +494,17 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
       // contribution each: exact) and summed in chunk order, so the step's gradient is bitwise the
       // same at any rank count, in float32 too.
       torch::Tensor slots = torch::zeros({k, n_params}, torch::TensorOptions().dtype(params[0].scalar_type()));
+      auto chunk_at = [&](int64_t j) -> const std::vector<int64_t>& {
+        return chunks[static_cast<size_t>(order[static_cast<size_t>(first + j)])];
+      };
+      std::vector<int64_t> needed;
+      for (int64_t j = rank; j < k; j += ranks) needed.insert(needed.end(), chunk_at(j).begin(), chunk_at(j).end());
+      std::sort(needed.begin(), needed.end());
+      const Rows rows = model.fetch(std::move(needed));
       for (int64_t j = rank; j < k; j += ranks) {
         adam->zero_grad();
-        const std::vector<int64_t>& ch = chunks[static_cast<size_t>(order[static_cast<size_t>(first + j)])];
-        const Pass p = model.forward(ch, n_train(ch), Graph::train, kTrainNoise, static_cast<uint64_t>(fit.steps), true,
+        const std::vector<int64_t>& ch = chunk_at(j);
+        const Pass p = model.forward(ch, rows, n_train(ch), Graph::train, kTrainNoise, static_cast<uint64_t>(fit.steps), true,
                                      kl_weight, false);
         forced += p.forced_steps;
         (p.loss / static_cast<double>(k)).backward();
@@ -449,8 +534,14 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
     double sums[2] = {0, 0};
     {
       torch::NoGradGuard no_grad;
-      for (int64_t j = rank; j < n_chunks; j += ranks) {
-        const Pass p = model.forward(chunks[static_cast<size_t>(j)], 0, Graph::eval, 0, 0, false, 0, false);
+      for (int64_t round = 0; round < n_chunks; round += ranks) {   // one fetch per round on every rank
+        const int64_t j = round + rank;
+        std::vector<int64_t> needed;
+        if (j < n_chunks) needed = chunks[static_cast<size_t>(j)];
+        std::sort(needed.begin(), needed.end());
+        const Rows rows = model.fetch(std::move(needed));
+        if (j >= n_chunks) continue;
+        const Pass p = model.forward(chunks[static_cast<size_t>(j)], rows, 0, Graph::eval, 0, 0, false, 0, false);
         sums[0] += p.val_ae.sum().item<double>();
         sums[1] += p.val_traj.sum().item<double>();
         forced += p.forced_steps;
@@ -499,8 +590,10 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
   if (!o.posterior) return fit;
 
   // Inference: inference_samples stochastic passes over original-order chunks (edges across chunk
-  // boundaries dropped, as LatentVelo), averaged. A rank computes the chunks that hold its rows.
-  const int64_t L = o.latent_dim, G = in.n_genes, rows = in.end - in.begin;
+  // boundaries dropped, as LatentVelo), averaged. A rank computes the chunks that hold its rows,
+  // fetching the rows of a chunk that crosses into a neighbour's block; one fetch per round on
+  // every rank (the ranks hold different numbers of chunks).
+  const int64_t L = o.latent_dim, G = in.n_genes, rows = n_rows;
   fit.velocity_s.assign(static_cast<size_t>(rows * G), 0);
   fit.velocity_u.assign(fit.velocity_s.size(), 0);
   fit.z_s.assign(static_cast<size_t>(rows * L), 0);
@@ -509,12 +602,19 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
   fit.latent_time.assign(static_cast<size_t>(rows), 0);
   torch::NoGradGuard no_grad;
   const double w = 1.0 / static_cast<double>(o.inference_samples);
-  const int64_t chunk = o.inference_chunk;
-  for (int64_t c0 = (in.begin / chunk) * chunk; c0 < in.end; c0 += chunk) {
+  const int64_t chunk = o.inference_chunk, c_first = (in.begin / chunk) * chunk;
+  const int64_t my_rounds = in.end > in.begin ? (in.end - 1) / chunk - in.begin / chunk + 1 : 0;
+  int64_t n_rounds = 0;
+  MPI_Allreduce(&my_rounds, &n_rounds, 1, MPI_INT64_T, MPI_MAX, comm);
+  for (int64_t round = 0; round < n_rounds; ++round) {
+    const int64_t c0 = c_first + round * chunk;
     std::vector<int64_t> cells;
-    for (int64_t c = c0; c < std::min(c0 + chunk, in.n_cells); ++c) cells.push_back(c);
+    if (round < my_rounds)
+      for (int64_t c = c0; c < std::min(c0 + chunk, in.n_cells); ++c) cells.push_back(c);
+    const Rows fetched = model.fetch(cells);
+    if (cells.empty()) continue;
     for (int64_t k = 0; k < o.inference_samples; ++k) {
-      const Pass p = model.forward(cells, 0, Graph::output, kOutputNoise, static_cast<uint64_t>(k), true, 0, true);
+      const Pass p = model.forward(cells, fetched, 0, Graph::output, kOutputNoise, static_cast<uint64_t>(k), true, 0, true);
       auto add = [&](std::vector<double>& dst, const torch::Tensor& src, int64_t width) {
         const torch::Tensor d = src.to(torch::kDouble).contiguous().reshape({-1, width});
         const double* v = d.data_ptr<double>();

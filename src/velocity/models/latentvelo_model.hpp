@@ -6,8 +6,10 @@
 // takes `chunks_per_step` chunks from the rank-independent global order (global_batches.hpp), rank r
 // computes the chunks at positions r, r + P, ... of the step, each chunk's gradient is all-reduced in
 // its own slot and the slots are summed in chunk order: the update is bitwise the one a single
-// process applies (Adam and the clipping from data_parallel.hpp). The preprocessed inputs are
-// replicated on every rank (cells × HVGs, ≤ 2000 genes). Declared without torch.
+// process applies (Adam and the clipping from data_parallel.hpp). The preprocessed inputs stay
+// distributed: each rank holds its own block of cells, and a chunk's rows (inputs, mask, cell types
+// and graph rows) are fetched from their owners when the chunk is computed (row_exchange.hpp), so no
+// rank ever holds more than its block plus the chunks of one step. Declared without torch.
 #include <mpi.h>
 
 #include <cstdint>
@@ -35,11 +37,14 @@ struct LatentveloOptions {
 
 struct LatentveloInput {
   int64_t n_cells = 0, n_genes = 0, n_types = 0;
-  int64_t begin = 0, end = 0;               // this rank's rows [begin, end) of the outputs
-  std::vector<float> s, u;                  // every cell, row-major [n_cells × n_genes], normed units
-  std::vector<int32_t> celltype;            // every cell, 0..n_types−1 (n_types 0: no annotation)
-  std::vector<uint8_t> velocity_genes;      // per gene: restricts the correlation regulariser
-  std::vector<int64_t> adj_indptr, adj_indices;   // the cell graph (every cell), CSR
+  // This rank's rows [begin, end): the block BlockPartition{n_cells, ranks} gives it. All the
+  // per-cell vectors below hold these rows only.
+  int64_t begin = 0, end = 0;
+  std::vector<float> s, u;                  // row-major [rows × n_genes], normed units (Ms/scale)
+  std::vector<uint8_t> mask;                // [rows × n_genes]: 1 where the normalised count s or u is > 0
+  std::vector<int32_t> celltype;            // [rows], 0..n_types−1 (n_types 0: no annotation, empty)
+  std::vector<uint8_t> velocity_genes;      // per gene (replicated): restricts the correlation regulariser
+  std::vector<int64_t> adj_indptr, adj_indices;   // the graph rows of this rank's cells, CSR, global columns
   std::vector<double> adj_weights;
 };
 
