@@ -17,6 +17,7 @@
 #include "test_support.hpp"
 #include "velocity/dynamics_stage.hpp"
 #include "velocity/gene_flags.hpp"
+#include "velocity/models/data_parallel.hpp"
 #include "velocity/models/keyed_random.hpp"
 #include "velocity/models/latentvelo_genes.hpp"
 #include "velocity/models/latentvelo_model.hpp"
@@ -195,6 +196,39 @@ TEST(ModelsLatentvelo, RanksAgreeWithOneProcessOnTheSameChunks) {
       EXPECT_NEAR(world.val_traj[e], single.val_traj[e], 1e-5 * std::abs(single.val_traj[e]));
     }
   }
+}
+
+TEST(ModelsLatentvelo, LossWeightsFollowTheCountMask) {
+  // The data terms are weighted by mean(normed over the mask)·mask with the mask of the normalised
+  // counts (input.mask), not the nonzeros of the moments: a zero count mask zeroes val_ae and
+  // val_traj although every moment here is positive; the count mask leaves them positive.
+  LatentveloOptions o;
+  o.seed = 3;
+  o.latent_dim = 6;
+  o.encoder_hidden = 10;
+  o.batch_size = 24;
+  o.epochs = 1;
+  o.max_steps = 1;
+  o.posterior = false;
+  o.source = "synthetic";
+  LatentveloInput in = synthetic(MPI_COMM_WORLD, 120, 8);
+  int64_t positive = 0;
+  for (size_t k = 0; k < in.s.size(); ++k) positive += in.s[k] > 0 || in.u[k] > 0;
+  const int64_t all_positive = static_cast<int64_t>(global_sum(static_cast<double>(positive), MPI_COMM_WORLD));
+  const int64_t entries = static_cast<int64_t>(global_sum(static_cast<double>(in.s.size()), MPI_COMM_WORLD));
+  EXPECT_EQ(all_positive, entries);   // the moments' own nonzero mask would be all ones
+  const LatentveloFit counted = fit_latentvelo(MPI_COMM_WORLD, in, o);
+  std::fill(in.mask.begin(), in.mask.end(), uint8_t{0});
+  const LatentveloFit none = fit_latentvelo(MPI_COMM_WORLD, in, o);
+  ASSERT_EQ(counted.val_ae.size(), 1u);
+  ASSERT_EQ(none.val_ae.size(), 1u);
+  if (test::rank() == 0)
+    std::printf("[ latentvelo ] val_ae / val_traj after one step: count mask %.4g / %.4g, zero mask %.4g / %.4g\n",
+                counted.val_ae[0], counted.val_traj[0], none.val_ae[0], none.val_traj[0]);
+  EXPECT_GT(counted.val_ae[0], 1e-4);
+  EXPECT_GT(counted.val_traj[0], 1e-4);
+  EXPECT_EQ(none.val_ae[0], 0.0);
+  EXPECT_EQ(none.val_traj[0], 0.0);
 }
 
 TEST(ModelsLatentvelo, SimulatedVelocityDirection) {
