@@ -1,8 +1,13 @@
 // `dynamics --method celldancer`: dynamo's extvelo(method='celldancer') on the distributed Dataset.
 // Per-gene networks are trained gene-parallel: the moments go through an MPI_Alltoallv transpose
-// from the cell partition to whole gene columns, each rank trains its genes (stacked, see
-// celldancer_network.hpp), predicts every cell of them, and the results are transposed back to the
-// cells' ranks. Genes are handled in blocks so the transposed columns stay a bounded slice.
+// from the cell partition to whole gene columns (gene j of a block on rank j mod P), each rank
+// extracts the small fit data (unique rounded (u, s) points) of its genes, and the fit data of the
+// whole block is all-gathered. Every rank then plans the same training stacks (celldancer_network.hpp)
+// and takes stacks from a dynamic work queue (core/work_queue.hpp), most expensive first, so the
+// ranks finish a block together instead of waiting for the rank whose static share was slowest. The
+// trained networks are summed into every rank (one all-reduce, each gene trained by one rank), the
+// column owner predicts every cell of its genes, and the results are transposed back to the cells'
+// ranks. Genes are handled in blocks so the transposed columns stay a bounded slice.
 #include <mpi.h>
 
 #include <algorithm>
@@ -10,7 +15,9 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/gather.hpp"
 #include "core/log.hpp"
+#include "core/work_queue.hpp"
 #include "velocity/dynamics_record.hpp"
 #include "velocity/gene_flags.hpp"
 #include "velocity/layer_reader.hpp"
@@ -41,7 +48,12 @@ std::vector<StageKey> celldancer_keys() {
       {"celldancer_weights", "../shared/reference/celldancer",
        "celldancer: folder with cellDancer's pretrained initial networks circle.h5 and branch.h5 (converted, see "
        "reference/celldancer/README.md); absent: PyTorch-default random initial networks, with a warning"},
-      {"genes_per_block", "512", "celldancer: genes transposed and trained per round (bounds the transposed columns' memory)"},
+      {"genes_per_block", "512",
+       "celldancer: genes transposed and trained per round (bounds the transposed columns' memory; each round also "
+       "all-reduces the block's trained networks, 43 kB per gene)"},
+      {"stack_genes", "32",
+       "celldancer: genes trained together as one batched stack at most (the unit of work the ranks take from the "
+       "dynamic queue; results do not depend on it)"},
   };
 }
 
@@ -83,6 +95,38 @@ std::pair<CellDancerNet, CellDancerNet> initial_networks(const std::string& fold
   return nets;
 }
 
+// The fit data of the whole block on every rank: each rank's genes (block positions `mine`) as
+// [position, gene, umax, smax, point count, points...] records, all-gathered. Small by construction
+// (unique rounded points of the fit cells).
+std::vector<models::GeneFitData> gather_fit_data(MPI_Comm comm, const std::vector<models::GeneFitData>& fit,
+                                                 const std::vector<int64_t>& mine, int64_t nb) {
+  std::vector<double> local;
+  for (size_t k = 0; k < fit.size(); ++k) {
+    local.insert(local.end(), {static_cast<double>(mine[k]), static_cast<double>(fit[k].gene), fit[k].umax, fit[k].smax,
+                               static_cast<double>(fit[k].points.size())});
+    local.insert(local.end(), fit[k].points.begin(), fit[k].points.end());
+  }
+  const std::vector<double> all = gather_concat(comm, local);
+  std::vector<models::GeneFitData> out(static_cast<size_t>(nb));
+  for (size_t at = 0; at < all.size();) {
+    models::GeneFitData& g = out[static_cast<size_t>(all[at])];
+    g.gene = static_cast<int64_t>(all[at + 1]);
+    g.umax = all[at + 2];
+    g.smax = all[at + 3];
+    const size_t count = static_cast<size_t>(all[at + 4]);
+    g.points.assign(all.begin() + static_cast<std::ptrdiff_t>(at + 5), all.begin() + static_cast<std::ptrdiff_t>(at + 5 + count));
+    at += 5 + count;
+  }
+  return out;
+}
+
+// In-place sum over ranks in pieces (MPI counts are int; a block's networks may pass 2^31 floats).
+void allreduce_sum(MPI_Comm comm, std::vector<float>& v) {
+  constexpr size_t piece = size_t{1} << 28;
+  for (size_t at = 0; at < v.size(); at += piece)
+    MPI_Allreduce(MPI_IN_PLACE, v.data() + at, static_cast<int>(std::min(piece, v.size() - at)), MPI_FLOAT, MPI_SUM, comm);
+}
+
 // A layer over all genes from gene-major rows of the fitted genes (zero elsewhere): CSR, as dynamo
 // stores extvelo's velocity_S, unless a dense block is smaller.
 Matrix gene_layer(const Dataset& d, const std::vector<int64_t>& genes, const std::vector<float>& values) {
@@ -119,12 +163,13 @@ void run_celldancer(Dataset& d, const StageConfig& sc) {
   o.max_epochs = sc.get_int("max_epoches");
   o.learning_rate = sc.get_double("learning_rate");
   o.n_neighbors = sc.get_int("n_neighbors");
+  o.stack_genes = sc.get_int("stack_genes");
   const int64_t block = sc.get_int("genes_per_block");
   const std::string where = sc.config().where(sc.section(), "permutation_ratio");
   if (!(o.permutation_ratio > 0 && o.permutation_ratio <= 1)) throw Error(where + ": expected a value in (0, 1]");
-  if (o.max_epochs < 1 || o.n_neighbors < 2 || block < 1 || !(o.dt > 0) || !(o.learning_rate > 0))
+  if (o.max_epochs < 1 || o.n_neighbors < 2 || block < 1 || o.stack_genes < 1 || !(o.dt > 0) || !(o.learning_rate > 0))
     throw Error(sc.config().where(sc.section(), "max_epoches") +
-                ": max_epoches and genes_per_block must be >= 1, n_neighbors >= 2, dt and learning_rate > 0");
+                ": max_epoches, genes_per_block and stack_genes must be >= 1, n_neighbors >= 2, dt and learning_rate > 0");
   if (d.n_obs < 2) fail(d.source, "obs", "celldancer needs at least 2 cells");
 
   // dynamo's gene_list default: the PCA genes.
@@ -158,6 +203,9 @@ void run_celldancer(Dataset& d, const StageConfig& sc) {
   std::vector<double> loss(G, std::nan("")), epochs(G, std::nan(""));
   std::vector<uint8_t> trained(G, 0), circle_init(G, 0);
   int64_t done = 0;
+  WorkQueue queue(d.comm);
+  int64_t my_stacks = 0;
+  double my_seconds = 0;
   for (size_t b0 = 0; b0 < genes.size(); b0 += static_cast<size_t>(block)) {
     const std::vector<int64_t> blk(genes.begin() + static_cast<std::ptrdiff_t>(b0),
                                    genes.begin() + static_cast<std::ptrdiff_t>(std::min(genes.size(), b0 + static_cast<size_t>(block))));
@@ -188,27 +236,50 @@ void run_celldancer(Dataset& d, const StageConfig& sc) {
       }
       fit[k].points = models::unique_rounded_points(fu, fs);
     }
-    const std::vector<models::GeneModel> trained_models = models::train_celldancer(fit, circle, branch, o);
+    // Every rank plans the same stacks over the whole block and takes them from the queue.
+    const std::vector<models::GeneFitData> block_fit = gather_fit_data(d.comm, fit, mine, nb);
+    const std::vector<models::CellDancerStack> plan = models::plan_celldancer_stacks(block_fit, o);
+    std::vector<models::GeneModel> block_models(static_cast<size_t>(nb));
+    constexpr int64_t P = models::kCellDancerParameters;
+    std::vector<float> nets(static_cast<size_t>(nb * P), 0.0f);   // the networks this rank trained, zero elsewhere
+    std::vector<double> stats(static_cast<size_t>(4 * nb), 0);     // trained, loss, epochs, circle per block gene
+    queue.reset(static_cast<int64_t>(plan.size()));
+    for (int64_t i = queue.next(); i >= 0; i = queue.next()) {
+      const double t0 = MPI_Wtime();
+      const models::CellDancerStack& stack = plan[static_cast<size_t>(i)];
+      models::train_celldancer_stack(block_fit, stack, circle, branch, o, block_models);
+      for (size_t j : stack.members) {
+        const models::GeneModel& gm = block_models[j];
+        models::flatten_celldancer_net(gm.net, nets.data() + static_cast<int64_t>(j) * P);
+        stats[4 * j] = gm.trained;
+        stats[4 * j + 1] = gm.loss;
+        stats[4 * j + 2] = static_cast<double>(gm.epochs);
+        stats[4 * j + 3] = gm.circle;
+      }
+      my_seconds += MPI_Wtime() - t0;
+      ++my_stacks;
+    }
+    // Each gene was trained by exactly one rank: the sums are that rank's values.
+    allreduce_sum(d.comm, nets);
+    MPI_Allreduce(MPI_IN_PLACE, stats.data(), static_cast<int>(stats.size()), MPI_DOUBLE, MPI_SUM, d.comm);
     std::vector<float> cols[5];
-    std::vector<double> stats(static_cast<size_t>(4 * nb), 0);   // trained, loss, epochs, circle per block gene
     for (size_t k = 0; k < mine.size(); ++k) {
-      const models::GeneModel& gm = trained_models[k];
+      const size_t j = static_cast<size_t>(mine[k]);
+      const bool ok = stats[4 * j] > 0;
       models::GenePrediction p;
-      if (gm.trained)
+      if (ok) {
+        models::GeneModel gm;
+        gm.net = models::unflatten_celldancer_net(nets.data() + static_cast<int64_t>(j) * P);
+        gm.trained = true;
         p = models::predict_celldancer(gm, fit[k].umax, fit[k].smax, u_cols.data() + static_cast<int64_t>(k) * n,
                                        s_cols.data() + static_cast<int64_t>(k) * n, n, o.dt);
+      }
       const std::vector<float>* src[5] = {&p.velocity_s, &p.velocity_u, &p.alpha, &p.beta, &p.gamma};
       for (int f = 0; f < 5; ++f) {
-        if (gm.trained) cols[f].insert(cols[f].end(), src[f]->begin(), src[f]->end());
+        if (ok) cols[f].insert(cols[f].end(), src[f]->begin(), src[f]->end());
         else cols[f].insert(cols[f].end(), static_cast<size_t>(n), 0.0f);
       }
-      const size_t j = static_cast<size_t>(mine[k]);
-      stats[4 * j] = gm.trained;
-      stats[4 * j + 1] = gm.loss;
-      stats[4 * j + 2] = static_cast<double>(gm.epochs);
-      stats[4 * j + 3] = gm.circle;
     }
-    MPI_Allreduce(MPI_IN_PLACE, stats.data(), static_cast<int>(stats.size()), MPI_DOUBLE, MPI_SUM, d.comm);
     std::vector<float>* dst[5] = {&out_vs, &out_vu, &out_alpha, &out_beta, &out_gamma};
     for (int f = 0; f < 5; ++f) {
       const std::vector<float> back = models::genes_to_cells(d.comm, cells, cols[f], nb);
@@ -225,6 +296,15 @@ void run_celldancer(Dataset& d, const StageConfig& sc) {
     }
     done += nb;
     log().progress("dynamics: celldancer genes", done, static_cast<long long>(genes.size()));
+  }
+
+  // The balance of the queue: stacks and training seconds per rank.
+  {
+    const std::vector<double> per_rank = gather_concat(d.comm, {static_cast<double>(my_stacks), my_seconds});
+    std::string line = "dynamics: celldancer: training per rank (stacks, seconds):";
+    for (size_t r = 0; r < per_rank.size() / 2; ++r)
+      line += cat(" rank ", r, " ", static_cast<long long>(per_rank[2 * r]), " stacks ", per_rank[2 * r + 1], " s;");
+    log().info(line.substr(0, line.size() - 1));
   }
 
   // Untrained genes (fewer than 2 distinct points) keep velocity 0 and are not used downstream, as

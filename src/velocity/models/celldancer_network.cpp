@@ -64,9 +64,12 @@ struct EpochBatch {
   std::vector<int64_t> count;      // points per gene
 };
 
+}  // namespace
+
 // Trains one stack of genes (indices into `genes`) to the end of every gene's early stopping.
-void train_stack(const std::vector<GeneFitData>& genes, const std::vector<size_t>& members, const CellDancerNet& circle,
-                 const CellDancerNet& branch, const CellDancerOptions& o, std::vector<GeneModel>& out) {
+void train_celldancer_stack(const std::vector<GeneFitData>& genes, const CellDancerStack& stack, const CellDancerNet& circle,
+                            const CellDancerNet& branch, const CellDancerOptions& o, std::vector<GeneModel>& out) {
+  const std::vector<size_t>& members = stack.members;
   const int64_t gb = static_cast<int64_t>(members.size());
   std::vector<const CellDancerNet*> init;
   std::vector<double> alpha0(static_cast<size_t>(gb)), gamma0(static_cast<size_t>(gb));
@@ -211,13 +214,9 @@ void train_stack(const std::vector<GeneFitData>& genes, const std::vector<size_t
   }
 }
 
-}  // namespace
-
-std::vector<GeneModel> train_celldancer(const std::vector<GeneFitData>& genes, const CellDancerNet& circle,
-                                        const CellDancerNet& branch, const CellDancerOptions& o) {
-  std::vector<GeneModel> out(genes.size());
+std::vector<CellDancerStack> plan_celldancer_stacks(const std::vector<GeneFitData>& genes, const CellDancerOptions& o) {
   // Stacks of genes with similar point counts (little padding), bounded by Σ n² of their distance
-  // matrices. A gene with fewer than 2 points has no neighbour to fit and stays untrained.
+  // matrices and by stack_genes. A gene with fewer than 2 points has no neighbour to fit.
   std::vector<size_t> order;
   for (size_t i = 0; i < genes.size(); ++i)
     if (genes[i].points.size() >= 4 && genes[i].umax > 0 && genes[i].smax > 0) order.push_back(i);
@@ -225,16 +224,47 @@ std::vector<GeneModel> train_celldancer(const std::vector<GeneFitData>& genes, c
     return std::max<int64_t>(2, std::llround(o.permutation_ratio * static_cast<double>(genes[i].points.size() / 2)));
   };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size_of(a) > size_of(b); });
-  std::vector<size_t> members;
+  std::vector<CellDancerStack> plan;
+  CellDancerStack stack;
   for (size_t idx = 0; idx < order.size(); ++idx) {
-    members.push_back(order[idx]);
-    const int64_t n = size_of(members.front());
-    const bool full = static_cast<int64_t>(members.size() + 1) * n * n > o.batch_elements;
+    stack.members.push_back(order[idx]);
+    const int64_t n = size_of(stack.members.front()), gb = static_cast<int64_t>(stack.members.size());
+    const bool full = (gb + 1) * n * n > o.batch_elements || gb >= o.stack_genes;
     if (full || idx + 1 == order.size()) {
-      train_stack(genes, members, circle, branch, o, out);
-      members.clear();
+      stack.cost = static_cast<double>(gb) * static_cast<double>(n) * static_cast<double>(n + H);
+      plan.push_back(std::move(stack));
+      stack = CellDancerStack{};
     }
   }
+  // Most expensive first: a queue handing stacks out in this order balances like longest-first.
+  std::stable_sort(plan.begin(), plan.end(), [](const CellDancerStack& a, const CellDancerStack& b) { return a.cost > b.cost; });
+  return plan;
+}
+
+void flatten_celldancer_net(const CellDancerNet& net, float* out) {
+  for (const std::vector<float>* part : {&net.l1_weight, &net.l1_bias, &net.l2_weight, &net.l2_bias, &net.l3_weight, &net.l3_bias})
+    out = std::copy(part->begin(), part->end(), out);
+}
+
+CellDancerNet unflatten_celldancer_net(const float* in) {
+  CellDancerNet net;
+  auto take = [&](std::vector<float>& part, int64_t size) {
+    part.assign(in, in + size);
+    in += size;
+  };
+  take(net.l1_weight, H * 2);
+  take(net.l1_bias, H);
+  take(net.l2_weight, H * H);
+  take(net.l2_bias, H);
+  take(net.l3_weight, 3 * H);
+  take(net.l3_bias, 3);
+  return net;
+}
+
+std::vector<GeneModel> train_celldancer(const std::vector<GeneFitData>& genes, const CellDancerNet& circle,
+                                        const CellDancerNet& branch, const CellDancerOptions& o) {
+  std::vector<GeneModel> out(genes.size());
+  for (const CellDancerStack& stack : plan_celldancer_stacks(genes, o)) train_celldancer_stack(genes, stack, circle, branch, o, out);
   return out;
 }
 

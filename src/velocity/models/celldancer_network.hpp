@@ -31,6 +31,7 @@ struct CellDancerOptions {
   int64_t check_every = 10;      // early-stopping checks of the smoothed loss
   int64_t patience = 3;
   int64_t batch_elements = 1 << 24;   // genes stacked per batch: Σ n² of the distance matrices at most this
+  int64_t stack_genes = 32;           // and at most this many genes: stacks are the units of the work queue
 };
 
 struct GeneFitData {
@@ -47,7 +48,27 @@ struct GeneModel {
   bool trained = false;    // false: fewer than 2 points, nothing to fit
 };
 
-// Trains every gene; results in the order of `genes`. Independent of how genes are grouped.
+// A group of genes trained together (indices into the planned gene list) and its estimated cost.
+struct CellDancerStack {
+  std::vector<size_t> members;
+  double cost = 0;   // genes × n × (n + hidden): the n² neighbour search plus the n·hidden network per gene
+};
+// The stacks of `genes`: similar point counts together (little padding), bounded by batch_elements
+// (Σ n²) and stack_genes, most expensive first. A function of the genes and options only, so every
+// rank that plans the same genes gets the same stacks. Genes with fewer than 2 points (or a zero
+// maximum) are in no stack: they stay untrained.
+std::vector<CellDancerStack> plan_celldancer_stacks(const std::vector<GeneFitData>& genes, const CellDancerOptions& options);
+// Trains one stack: writes out[m] for each member m (out sized like genes, other entries untouched).
+void train_celldancer_stack(const std::vector<GeneFitData>& genes, const CellDancerStack& stack, const CellDancerNet& circle,
+                            const CellDancerNet& branch, const CellDancerOptions& options, std::vector<GeneModel>& out);
+
+// A network's 10,703 parameters as one flat vector (the layout of CellDancerNet's members in order), and back.
+constexpr int64_t kCellDancerParameters = kCellDancerHidden * 2 + kCellDancerHidden + kCellDancerHidden * kCellDancerHidden +
+                                          kCellDancerHidden + 3 * kCellDancerHidden + 3;
+void flatten_celldancer_net(const CellDancerNet& net, float* out);
+CellDancerNet unflatten_celldancer_net(const float* in);
+
+// Trains every gene (plan, then every stack in turn); results in the order of `genes`.
 std::vector<GeneModel> train_celldancer(const std::vector<GeneFitData>& genes, const CellDancerNet& circle,
                                         const CellDancerNet& branch, const CellDancerOptions& options);
 
