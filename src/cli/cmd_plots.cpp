@@ -15,25 +15,12 @@ Command plot_command(const std::string& name) {
   const plot::PlotCommandSpec* spec = plot::find_plot_command(name);
   return {spec->name, spec->summary, [spec](Runtime& rt, const std::vector<std::string>& args) {
             std::string in, out;
-            po::options_description opts(spec->name + " options (INI section [" + spec->name + "])");
-            opts.add_options()("in", po::value<std::string>(&in)->required(), "input .h5ad")(
-                "out", po::value<std::string>(&out)->required(), "the figure: .png, .svg or .pdf");
-            std::vector<std::string> values(spec->keys.size());
-            for (size_t i = 0; i < spec->keys.size(); ++i) {
-              const auto& k = spec->keys[i];
-              opts.add_options()(k.name.c_str(), po::value<std::string>(&values[i])->value_name("V"),
-                                 (k.help + " (default: " + (k.default_value.empty() ? "none" : k.default_value) + ")").c_str());
-            }
-            po::positional_options_description pos;
-            pos.add("in", 1).add("out", 1);
-            CommonOptions common;
-            Parsed parsed;
-            const std::string usage = "usage: velofield " + spec->name + " IN.h5ad OUT.{png,svg,pdf} [--basis umap] [--color clusters] [options]\n\n" +
-                                      spec->summary;
-            if (!parse(args, opts, pos, usage, spec->name, common, rt, parsed)) return 0;
             Config config;
-            for (size_t i = 0; i < spec->keys.size(); ++i)
-              if (parsed.vm.count(spec->keys[i].name)) config.set(spec->name, spec->keys[i].name, values[i]);
+            if (!parse_in_out_keys(rt, args, spec->name, spec->keys, "the figure: .png, .svg or .pdf",
+                                   "usage: velofield " + spec->name +
+                                       " IN.h5ad OUT.{png,svg,pdf} [--basis umap] [--color clusters] [options]\n\n" + spec->summary,
+                                   in, out, config))
+              return 0;
             const plot::EmbeddingPlotRequest request = plot::plot_request(*spec, StageConfig(config, spec->name, spec->keys));
             StageTimer read_timer(rt.comm(), "read");
             ReadOptions ro;

@@ -16,25 +16,11 @@ Command stage_command(const std::string& stage_name) {
   const Stage* stage = find_stage(stage_name);
   return {stage->name, stage->summary, [stage](Runtime& rt, const std::vector<std::string>& args) {
             std::string in, out;
-            po::options_description opts(stage->name + " options (INI section [" + stage->name + "])");
-            opts.add_options()("in", po::value<std::string>(&in)->required(), "input .h5ad")(
-                "out", po::value<std::string>(&out)->required(), "output .h5ad");
-            std::vector<std::string> values(stage->keys.size());
-            for (size_t i = 0; i < stage->keys.size(); ++i) {
-              const auto& k = stage->keys[i];
-              opts.add_options()(k.name.c_str(), po::value<std::string>(&values[i])->value_name("V"),
-                                 (k.help + " (default: " + (k.default_value.empty() ? "none" : k.default_value) + ")").c_str());
-            }
-            po::positional_options_description pos;
-            pos.add("in", 1).add("out", 1);
-            CommonOptions common;
-            Parsed parsed;
-            if (!parse(args, opts, pos, "usage: velofield " + stage->name + " IN.h5ad OUT.h5ad [options]\n\n" + stage->summary,
-                       stage->name, common, rt, parsed))
-              return 0;
             Config config;
-            for (size_t i = 0; i < stage->keys.size(); ++i)
-              if (parsed.vm.count(stage->keys[i].name)) config.set(stage->name, stage->keys[i].name, values[i]);
+            if (!parse_in_out_keys(rt, args, stage->name, stage->keys, "output .h5ad",
+                                   "usage: velofield " + stage->name + " IN.h5ad OUT.h5ad [options]\n\n" + stage->summary, in,
+                                   out, config))
+              return 0;
             check_output_space(rt.comm(), out, "", minimum_output_bytes(in, false));
             StageTimer read_timer(rt.comm(), "read");
             Dataset d = read_h5ad(in, rt.comm());

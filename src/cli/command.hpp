@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/runtime.hpp"
+#include "pipeline/stage.hpp"
 
 namespace velofield::cli {
 
@@ -39,6 +41,13 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
            const po::positional_options_description& positional, const std::string& usage,
            const std::string& command, CommonOptions& common, Runtime& runtime, Parsed& out,
            bool collect_extra = false);
+
+// `velofield NAME IN OUT [--key value ...]` for a command whose options are `keys` (its INI section
+// is NAME): fills `in` and `out` and puts the keys given on the command line into `config`. Returns
+// false when --help was asked for (after printing `usage` on rank 0). Used by the stage and plot commands.
+bool parse_in_out_keys(Runtime& rt, const std::vector<std::string>& args, const std::string& name,
+                       const std::vector<StageKey>& keys, const std::string& out_help, const std::string& usage,
+                       std::string& in, std::string& out, Config& config);
 
 // Subcommand factories (one file each).
 Command info_command();
