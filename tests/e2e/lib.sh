@@ -1,6 +1,8 @@
-# Shared by the bad-input e2e scripts (source it after setting VF, MPI and tmp). It keeps the
-# counters `passed` and `failed` that each script reports at its end.
+# Shared by the e2e scripts (source it after setting VF, MPI and tmp). It keeps the counters
+# `passed` and `failed` that each script reports at its end.
 passed=0; failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 # run_bad STAGE HOW IN OUT NP COUNT_LAYERS [--key value]: STAGE on IN, either as `velofield STAGE IN OUT`
 # (HOW=stage, the options passed on) or through `velofield run` with an INI file (HOW=run; one

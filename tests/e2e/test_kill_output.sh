@@ -14,9 +14,7 @@ PY=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
 run() { timeout 600 "$MPI" --quiet --oversubscribe --bind-to none -n 2 "$VF" run --config "$tmp/job.ini" -q "$@" < /dev/null; }
 
 timeout 120 "$MPI" --quiet --oversubscribe --bind-to none -n 1 "$VF" simulate --cells 3000 --genes 300 --seed 4 --out "$tmp/in.h5ad" -q \

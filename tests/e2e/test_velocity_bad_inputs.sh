@@ -13,9 +13,7 @@ CELLRANK=$SHARED/data/dentategyrus_cellrank_200obs.h5ad
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
 mpi() { local np=$1; shift; timeout 300 "$MPI" --quiet --oversubscribe --bind-to none -n "$np" "$VF" "$@" < /dev/null; }
 
 # expect_error NAME NP MESSAGE-FRAGMENT ARGS...: exit 1, the fragment in one "velofield: error:" line,
