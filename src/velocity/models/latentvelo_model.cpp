@@ -3,8 +3,8 @@
 // full-data validation, the best epoch reloaded, then the averaged stochastic inference passes.
 // Every random draw comes from a generator keyed by (seed, purpose, step or sample, global cell), so
 // a chunk gives the same numbers on whichever rank computes it. A chunk's rows are fetched from the
-// ranks that own them just before it is computed (one collective fetch per step, per evaluation
-// round and per inference round), so the data stay distributed.
+// ranks that own them just before it is computed (one collective fetch per step and per inference
+// round; the evaluation's fixed chunks once, kept), so the data stay distributed.
 #include "velocity/models/latentvelo_model.hpp"
 
 #include <torch/torch.h>
@@ -198,7 +198,9 @@ class Model {
   // Collective: the rows of `needed` (sorted, unique global cells; may be empty) from their owners.
   // Each row travels as one float row [s, u, mask, cell type] and one double row [degree, columns,
   // weights] padded to the largest degree: both exact copies of the owner's values.
-  Rows fetch(std::vector<int64_t> needed) const {
+  Rows fetch(std::vector<int64_t> needed) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fetched_rows += static_cast<int64_t>(needed.size());
     const int64_t G = in_.n_genes, K = max_degree_, n = static_cast<int64_t>(needed.size());
     const std::vector<float> data = fetch_rows(comm_, cells_, needed, 3 * G + 1, [&](int64_t r, float* out) {
       std::copy_n(in_.s.data() + r * G, G, out);
@@ -233,6 +235,7 @@ class Model {
       }
       rows.adj_indptr.push_back(static_cast<int64_t>(rows.adj_indices.size()));
     }
+    fetch_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rows;
   }
 
@@ -399,6 +402,8 @@ class Model {
   }
 
   Net net{nullptr};
+  double fetch_seconds = 0;   // wall time in fetch(), for the log
+  int64_t fetched_rows = 0;
 
  private:
   MPI_Comm comm_;
@@ -475,6 +480,15 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
   LatentveloFit fit;
   int64_t forced = 0;
   bool stop = false;
+  // The evaluation's chunks (j on rank j mod P) are the same every epoch: their rows are fetched
+  // once and kept (about N/P cells, as many as the rank's own block).
+  Rows eval_rows;
+  {
+    std::vector<int64_t> needed;
+    for (int64_t j = rank; j < n_chunks; j += ranks) needed.insert(needed.end(), chunks[static_cast<size_t>(j)].begin(), chunks[static_cast<size_t>(j)].end());
+    std::sort(needed.begin(), needed.end());
+    eval_rows = model.fetch(std::move(needed));
+  }
   for (int64_t epoch = 0; epoch < o.epochs && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double kl_weight = std::min(1.0, static_cast<double>(epoch) / static_cast<double>(o.kl_warmup_epochs));
@@ -534,14 +548,8 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
     double sums[2] = {0, 0};
     {
       torch::NoGradGuard no_grad;
-      for (int64_t round = 0; round < n_chunks; round += ranks) {   // one fetch per round on every rank
-        const int64_t j = round + rank;
-        std::vector<int64_t> needed;
-        if (j < n_chunks) needed = chunks[static_cast<size_t>(j)];
-        std::sort(needed.begin(), needed.end());
-        const Rows rows = model.fetch(std::move(needed));
-        if (j >= n_chunks) continue;
-        const Pass p = model.forward(chunks[static_cast<size_t>(j)], rows, 0, Graph::eval, 0, 0, false, 0, false);
+      for (int64_t j = rank; j < n_chunks; j += ranks) {
+        const Pass p = model.forward(chunks[static_cast<size_t>(j)], eval_rows, 0, Graph::eval, 0, 0, false, 0, false);
         sums[0] += p.val_ae.sum().item<double>();
         sums[1] += p.val_traj.sum().item<double>();
         forced += p.forced_steps;
@@ -583,6 +591,12 @@ LatentveloFit fit_latentvelo(MPI_Comm comm, const LatentveloInput& in, const Lat
       for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_state[i]);
   }
   fit.forced_ode_steps = static_cast<int64_t>(global_sum(static_cast<double>(forced), comm));
+  {   // what keeping the data distributed costs: the chunk rows fetched by the training and evaluation
+    double fetch[2] = {model.fetch_seconds, static_cast<double>(model.fetched_rows)};
+    MPI_Allreduce(MPI_IN_PLACE, fetch, 2, MPI_DOUBLE, MPI_MAX, comm);
+    log().info(cat("dynamics: latentvelo: chunk rows fetched (max over ranks): ", static_cast<int64_t>(fetch[1]), " rows, ",
+                   fetch[1] * static_cast<double>(3 * in.n_genes + 1) * 4 / 1048576, " MiB, ", fetch[0], " s"));
+  }
   for (const auto& [name, t] : model.state()) {
     const torch::Tensor d = t.detach().to(torch::kDouble).contiguous();
     fit.weights.emplace_back(name, std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel()));
