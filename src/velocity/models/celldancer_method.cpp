@@ -53,7 +53,7 @@ std::vector<StageKey> celldancer_keys() {
        "all-reduces the block's trained networks, 43 kB per gene)"},
       {"stack_genes", "32",
        "celldancer: genes trained together as one batched stack at most (the unit of work the ranks take from the "
-       "dynamic queue; results do not depend on it)"},
+       "dynamic queue; changes results only by float rounding; the rank count changes nothing)"},
   };
 }
 
