@@ -141,8 +141,9 @@ struct NetImpl : torch::nn::Module {
     const torch::Tensor zero = torch::zeros_like(u_ind);
     const torch::Tensor sd_u = torch::softplus(scale_unconstr.slice(0, 0, G).select(1, 0)).sqrt();
     const torch::Tensor sd_s = torch::softplus(scale_unconstr.slice(0, G, 2 * G).select(1, 0)).sqrt();
-    const torch::Tensor lp_u = velovi::mixture_log_prob(u, torch::stack({u_ind, u_ss, u_rep, zero}, 2), sd_u, d.pi);
-    const torch::Tensor lp_s = velovi::mixture_log_prob(s, torch::stack({s_ind, s_ss, s_rep, zero}, 2), sd_s, d.pi);
+    const torch::Tensor log_pi = velovi::mixture_log_weights(d.pi);   // u and s share π
+    const torch::Tensor lp_u = velovi::mixture_log_prob_of(u, torch::stack({u_ind, u_ss, u_rep, zero}, 2), sd_u, log_pi);
+    const torch::Tensor lp_s = velovi::mixture_log_prob_of(s, torch::stack({s_ind, s_ss, s_rep, zero}, 2), sd_s, log_pi);
     Terms t;
     t.recon = -(lp_u.sum(1) + lp_s.sum(1));
     const torch::Tensor var = torch::sqrt(qv).pow(2);   // Normal(m, sqrt(v)): torch squares the scale back
