@@ -110,8 +110,13 @@ std::string format_tsv(const ScalingTable& t) {
 }
 
 void plot_efficiency(const ScalingTable& t, const std::string& path) {
+  // One line per pipeline stage that matters: sub-steps ("moments: smoothing", "preprocess.pca") and
+  // stages under 1 % of the smallest run's total are left to the table, so the legend stays readable.
+  const double total = t.seconds.count("total") ? t.seconds.at("total").front() : 0;
   std::vector<plot::Series> series;
   for (const auto& s : t.stages) {
+    const bool sub_step = s.find(": ") != std::string::npos || s.find('.') != std::string::npos;
+    if (s != "total" && (sub_step || t.seconds.at(s).front() < 0.01 * total)) continue;
     plot::Series line{s, {}, {}};
     for (size_t i = 0; i < t.ranks.size(); ++i) {
       line.x.push_back(t.ranks[i]);
